@@ -1,0 +1,12 @@
+//! The only Flash Web code that calls browser APIs. It implements the engine's ports for wasm32
+//! and wraps the few page-level APIs the UI needs (service worker updates, the ready marker),
+//! so the UI and the engine stay free of `web_sys`.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod engine;
+pub mod page;
+pub mod sw;
+
+pub use clock::BrowserClock;
+pub use engine::start_engine;

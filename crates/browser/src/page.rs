@@ -1,0 +1,29 @@
+//! Small page-level facts and markers.
+
+/// Marks the document as ready (`<html data-ready="1">`) once the app is mounted and
+/// interactive, and records a `flash-ready` performance mark: benchmarks and end-to-end tests
+/// wait on these, never on a sleep.
+pub fn mark_ready() {
+    if let Some(perf) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = perf.mark("flash-ready");
+    }
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("data-ready", "1");
+    }
+}
+
+/// Whether `<html data-ready>` is set.
+pub fn is_ready() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .is_some_and(|root| root.has_attribute("data-ready"))
+}
+
+/// The browser's preferred language tag (e.g. "en-US"), for picking the UI locale.
+pub fn preferred_language() -> Option<String> {
+    web_sys::window().and_then(|w| w.navigator().language())
+}

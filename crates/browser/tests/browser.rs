@@ -1,0 +1,47 @@
+//! Browser tests: run in headless Chromium by wasm-bindgen-test-runner (`cargo xtask test`).
+#![cfg(target_arch = "wasm32")]
+#![allow(missing_docs)]
+
+use flash_browser::{page, start_engine, sw, BrowserClock};
+use flash_core::ports::Clock;
+use flash_core::{Event, WalletState};
+use futures::StreamExt;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn engine_answers_on_the_page_event_loop() {
+    let before = BrowserClock.now_ms();
+    let handle = start_engine();
+    let status = handle.status().await.expect("engine answers");
+    assert_eq!(status.state, WalletState::NoWallet);
+    assert!(status.started_at_ms >= before, "engine used the browser clock");
+    let mut events = handle.clone().events().expect("subscribe");
+    let first = events.next().await.expect("an event");
+    assert!(matches!(first, Event::StatusChanged(_)));
+}
+
+#[wasm_bindgen_test]
+fn browser_clock_is_date_now() {
+    let js = js_sys::Date::now() as u64;
+    let ours = BrowserClock.now_ms();
+    assert!(ours >= js && ours - js < 1_000, "{ours} vs {js}");
+}
+
+#[wasm_bindgen_test]
+fn ready_marker_is_set_on_the_document() {
+    assert!(!page::is_ready());
+    page::mark_ready();
+    assert!(page::is_ready());
+}
+
+#[wasm_bindgen_test]
+async fn a_missing_worker_script_is_a_clear_error() {
+    assert!(sw::supported(), "the test page is a secure context (127.0.0.1)");
+    let err = sw::register("/no-such-flash-sw.js", || {})
+        .await
+        .expect_err("a 404 script must not register");
+    assert!(matches!(err, sw::SwError::Register(_)), "{err:?}");
+    assert!(err.to_string().contains("reload to retry"));
+}

@@ -1,0 +1,11 @@
+//! The Flash Web engine: wallet logic in plain Rust. It sees the world only through the ports in
+//! [`ports`], so it builds and tests natively with `cargo test`, and the browser crate plugs in
+//! the wasm32 implementations. The UI talks to it only through a [`engine::WalletHandle`].
+#![forbid(unsafe_code)]
+
+pub mod amount;
+pub mod engine;
+pub mod ports;
+
+pub use amount::Sats;
+pub use engine::{spawn_engine, EngineError, Event, Status, WalletHandle, WalletState};

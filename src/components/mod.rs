@@ -1,0 +1,5 @@
+//! Reusable pieces of the UI.
+
+pub mod amount;
+pub mod page;
+pub mod shell;

@@ -1,0 +1,148 @@
+//! `cargo xtask`: the one source of truth for setting up, building, running, testing and
+//! benchmarking Flash Web. CI runs `cargo xtask test` and nothing else of substance.
+#![forbid(unsafe_code)]
+
+mod dist;
+mod locales;
+mod setup;
+mod sh;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use sh::{cmd, Failed};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  setup          install what is missing (idempotent; fast when present)
+  dev [--port N] build the PWA (release), start the local stack, print the URLs; Ctrl-C stops
+  test           fmt, clippy (native + wasm32), native tests, browser tests, end-to-end tests
+  bench          sizes (raw/gzip/brotli) and cold/warm load times in headless Chromium
+  dist           build the release PWA into dist/";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::all(&root),
+        Some("dist") => setup::all(&root).and_then(|()| dist::build(&root)),
+        Some("dev") => dev(&root, &args[1..]),
+        Some("test") => test(&root),
+        Some("bench") => bench(&root),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed(msg)) => {
+            eprintln!("\nxtask: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// The sandbox binary, built with the dev profile so tests and `dev` share one build.
+fn build_sandbox(root: &Path) -> Result<PathBuf, Failed> {
+    cmd(root, "cargo", &["build", "--package", "flash-sandbox"]).run()?;
+    Ok(root.join("target/debug/flash-sandbox"))
+}
+
+fn dev(root: &Path, rest: &[String]) -> Result<(), Failed> {
+    let mut port = "8080".to_string();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--port" => {
+                port = it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| Failed("--port needs a number".into()))?
+            }
+            other => return Err(Failed(format!("unknown flag {other:?} for dev\n\n{USAGE}"))),
+        }
+    }
+    setup::all(root)?;
+    dist::build(root)?;
+    let sandbox = build_sandbox(root)?;
+    let data = root.join("target/sandbox-data");
+    let data = data.to_string_lossy();
+    let dist = root.join("dist");
+    let dist = dist.to_string_lossy();
+    let bin = sandbox.to_string_lossy();
+    cmd(root, &bin, &["--port", &port, "--dist", &dist, "--data-dir", &data]).run()
+}
+
+fn test(root: &Path) -> Result<(), Failed> {
+    let started = std::time::Instant::now();
+    setup::all(root)?;
+    sh::step("format");
+    cmd(root, "cargo", &["fmt", "--all", "--check"]).run()?;
+
+    sh::step("clippy (native)");
+    let native = ["-p", "flash-core", "-p", "flash-sandbox", "-p", "xtask"];
+    let mut args = vec!["clippy", "--all-targets"];
+    args.extend(native);
+    args.extend(["--", "-D", "warnings"]);
+    cmd(root, "cargo", &args).run()?;
+
+    sh::step("clippy (wasm32)");
+    cmd(
+        root,
+        "cargo",
+        &[
+            "clippy", "--target", "wasm32-unknown-unknown", "--all-targets", "-p", "flash-web",
+            "-p", "flash-core", "-p", "flash-browser", "--", "-D", "warnings",
+        ],
+    )
+    .run()?;
+
+    sh::step("native tests");
+    let mut args = vec!["test"];
+    args.extend(native);
+    cmd(root, "cargo", &args).run()?;
+    locales::check(root)?;
+
+    sh::step("browser tests (wasm-bindgen-test, headless Chromium)");
+    cmd(
+        root,
+        "cargo",
+        &["test", "--target", "wasm32-unknown-unknown", "-p", "flash-browser", "-p", "flash-core"],
+    )
+    .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+    .run()?;
+
+    sh::step("end-to-end tests (Playwright, headless Chromium, local stack)");
+    dist::build(root)?;
+    let sandbox = build_sandbox(root)?;
+    cmd(
+        root,
+        "node",
+        &["--test", "--test-concurrency=1", "--test-timeout=180000", "tests/e2e/"],
+    )
+    .env("FLASH_SANDBOX_BIN", &sandbox.to_string_lossy())
+    .env("FLASH_DIST", &root.join("dist").to_string_lossy())
+    .run()?;
+
+    println!(
+        "\nxtask: every test passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn bench(root: &Path) -> Result<(), Failed> {
+    setup::all(root)?;
+    dist::build(root)?;
+    let sandbox = build_sandbox(root)?;
+    cmd(root, "node", &["tests/bench/bench.mjs"])
+        .env("FLASH_SANDBOX_BIN", &sandbox.to_string_lossy())
+        .env("FLASH_DIST", &root.join("dist").to_string_lossy())
+        .run()
+}
