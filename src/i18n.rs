@@ -14,7 +14,11 @@ impl Locale {
     /// Picks the shipped locale that best matches the browser's language, English otherwise.
     pub fn detect() -> &'static str {
         let preferred = flash_browser::page::preferred_language().unwrap_or_default();
-        let lang = preferred.split('-').next().unwrap_or("").to_ascii_lowercase();
+        let lang = preferred
+            .split('-')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         LOCALES
             .iter()
             .map(|(tag, _)| *tag)

@@ -11,9 +11,7 @@ use crate::sh::{cmd, step, Failed};
 /// Builds `dist/` (release) and writes `dist/sw.js`.
 pub fn build(root: &Path) -> Result<(), Failed> {
     step("build the PWA (trunk, release)");
-    cmd(root, "trunk", &["build", "--release"])
-        .env("NO_COLOR", "1")
-        .run()?;
+    cmd(root, "trunk", &["build", "--release"]).run()?;
     write_service_worker(root)
 }
 
@@ -79,7 +77,10 @@ fn write_service_worker(root: &Path) -> Result<(), Failed> {
     let out = format!("{}\n{body}", header(&version, &files));
     std::fs::write(dist.join("sw.js"), out)
         .map_err(|e| Failed(format!("cannot write dist/sw.js: {e}")))?;
-    println!("service worker: cache flash-shell-{version}, {} files precached", files.len());
+    println!(
+        "service worker: cache flash-shell-{version}, {} files precached",
+        files.len()
+    );
     Ok(())
 }
 
@@ -105,9 +106,17 @@ mod tests {
         assert_eq!(urls, ["/icons/i.png", "/index.html"]);
         let v1 = version(&files).unwrap();
         std::fs::write(d.join("sw.js"), "another worker").unwrap();
-        assert_eq!(version(&shell_files(&d).unwrap()).unwrap(), v1, "sw.js does not count");
+        assert_eq!(
+            version(&shell_files(&d).unwrap()).unwrap(),
+            v1,
+            "sw.js does not count"
+        );
         std::fs::write(d.join("index.html"), "changed").unwrap();
-        assert_ne!(version(&shell_files(&d).unwrap()).unwrap(), v1, "content changes the version");
+        assert_ne!(
+            version(&shell_files(&d).unwrap()).unwrap(),
+            v1,
+            "content changes the version"
+        );
         let h = header(&v1, &files);
         assert!(h.contains(&format!("const VERSION = \"{v1}\";")));
         assert!(h.contains("const PRECACHE = [\"/icons/i.png\", \"/index.html\"];"));

@@ -16,7 +16,9 @@ fn keys_of(yaml: &str) -> BTreeSet<String> {
             continue;
         }
         let indent = line.len() - line.trim_start().len();
-        let Some((key, value)) = line.trim().split_once(':') else { continue };
+        let Some((key, value)) = line.trim().split_once(':') else {
+            continue;
+        };
         while path.last().is_some_and(|(i, _)| *i >= indent) {
             path.pop();
         }
@@ -59,10 +61,21 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 pub fn check(root: &Path) -> Result<(), Failed> {
     step("translations");
     let mut locales = Vec::new();
-    for entry in std::fs::read_dir(root.join("locales")).into_iter().flatten().flatten() {
+    for entry in std::fs::read_dir(root.join("locales"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         let p = entry.path();
-        let text = std::fs::read_to_string(&p).map_err(|e| Failed(format!("{}: {e}", p.display())))?;
-        locales.push((p.file_name().unwrap_or_default().to_string_lossy().into_owned(), keys_of(&text)));
+        let text =
+            std::fs::read_to_string(&p).map_err(|e| Failed(format!("{}: {e}", p.display())))?;
+        locales.push((
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            keys_of(&text),
+        ));
     }
     let english = locales
         .iter()
@@ -76,7 +89,10 @@ pub fn check(root: &Path) -> Result<(), Failed> {
         let src = std::fs::read_to_string(&f).unwrap_or_default();
         for key in used_keys(&src) {
             if !english.contains(&key) {
-                problems.push(format!("{} uses {key:?}, missing from locales/en.yml", f.display()));
+                problems.push(format!(
+                    "{} uses {key:?}, missing from locales/en.yml",
+                    f.display()
+                ));
             }
         }
     }
@@ -86,7 +102,11 @@ pub fn check(root: &Path) -> Result<(), Failed> {
         }
     }
     if problems.is_empty() {
-        println!("{} keys, {} locale(s): complete", english.len(), locales.len());
+        println!(
+            "{} keys, {} locale(s): complete",
+            english.len(),
+            locales.len()
+        );
         Ok(())
     } else {
         Err(Failed(problems.join("\n")))

@@ -76,7 +76,12 @@ fn dev(root: &Path, rest: &[String]) -> Result<(), Failed> {
     let dist = root.join("dist");
     let dist = dist.to_string_lossy();
     let bin = sandbox.to_string_lossy();
-    cmd(root, &bin, &["--port", &port, "--dist", &dist, "--data-dir", &data]).run()
+    cmd(
+        root,
+        &bin,
+        &["--port", &port, "--dist", &dist, "--data-dir", &data],
+    )
+    .run()
 }
 
 fn test(root: &Path) -> Result<(), Failed> {
@@ -97,8 +102,19 @@ fn test(root: &Path) -> Result<(), Failed> {
         root,
         "cargo",
         &[
-            "clippy", "--target", "wasm32-unknown-unknown", "--all-targets", "-p", "flash-web",
-            "-p", "flash-core", "-p", "flash-browser", "--", "-D", "warnings",
+            "clippy",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "-p",
+            "flash-web",
+            "-p",
+            "flash-core",
+            "-p",
+            "flash-browser",
+            "--",
+            "-D",
+            "warnings",
         ],
     )
     .run()?;
@@ -113,7 +129,13 @@ fn test(root: &Path) -> Result<(), Failed> {
     cmd(
         root,
         "cargo",
-        &["test", "--target", "wasm32-unknown-unknown", "-p", "flash-browser", "-p", "flash-core"],
+        &[
+            "test",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "flash-browser",
+        ],
     )
     .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
     .run()?;
@@ -124,7 +146,12 @@ fn test(root: &Path) -> Result<(), Failed> {
     cmd(
         root,
         "node",
-        &["--test", "--test-concurrency=1", "--test-timeout=180000", "tests/e2e/"],
+        &[
+            "--test",
+            "--test-concurrency=1",
+            "--test-timeout=180000",
+            "tests/e2e/",
+        ],
     )
     .env("FLASH_SANDBOX_BIN", &sandbox.to_string_lossy())
     .env("FLASH_DIST", &root.join("dist").to_string_lossy())

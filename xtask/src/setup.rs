@@ -35,7 +35,10 @@ fn wasm_target(root: &Path) -> Result<(), Failed> {
     let installed = cmd(root, "rustup", &["target", "list", "--installed"])
         .output()
         .unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
     cmd(root, "rustup", &["target", "add", "wasm32-unknown-unknown"]).run()
@@ -56,9 +59,13 @@ fn apt(root: &Path) -> Result<(), Failed> {
         if sudo {
             let mut v = vec!["-n", "apt-get"];
             v.extend(args);
-            cmd(root, "sudo", &v).env("DEBIAN_FRONTEND", "noninteractive").run()
+            cmd(root, "sudo", &v)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .run()
         } else {
-            cmd(root, "apt-get", args).env("DEBIAN_FRONTEND", "noninteractive").run()
+            cmd(root, "apt-get", args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .run()
         }
     };
     run(&["update", "-q"])?;
@@ -73,7 +80,9 @@ fn apt(root: &Path) -> Result<(), Failed> {
 }
 
 fn is_root(root: &Path) -> bool {
-    cmd(root, "id", &["-u"]).output().is_some_and(|o| o.trim() == "0")
+    cmd(root, "id", &["-u"])
+        .output()
+        .is_some_and(|o| o.trim() == "0")
 }
 
 fn node(root: &Path) -> Result<(), Failed> {
@@ -88,7 +97,9 @@ fn node(root: &Path) -> Result<(), Failed> {
 }
 
 fn trunk(root: &Path) -> Result<(), Failed> {
-    let have = cmd(root, "trunk", &["--version"]).output().unwrap_or_default();
+    let have = cmd(root, "trunk", &["--version"])
+        .output()
+        .unwrap_or_default();
     if have.trim() == format!("trunk {TRUNK_VERSION}") {
         return Ok(());
     }
@@ -124,14 +135,21 @@ fn wasm_bindgen(root: &Path) -> Result<(), Failed> {
             "Trunk.toml pins a wasm-bindgen other than Cargo.lock's {want}: set [tools] wasm_bindgen = \"{want}\""
         )));
     }
-    let have = cmd(root, "wasm-bindgen", &["--version"]).output().unwrap_or_default();
+    let have = cmd(root, "wasm-bindgen", &["--version"])
+        .output()
+        .unwrap_or_default();
     let runner = cmd(root, "wasm-bindgen-test-runner", &["--version"]).output();
     if have.trim() == format!("wasm-bindgen {want}") && runner.is_some() {
         return Ok(());
     }
     println!("installing wasm-bindgen-cli {want} (first time only, ~3 min)");
     // Not --locked: one of its pinned dependencies is no longer on the registry.
-    cmd(root, "cargo", &["install", "wasm-bindgen-cli", "--version", &want, "--force"]).run()
+    cmd(
+        root,
+        "cargo",
+        &["install", "wasm-bindgen-cli", "--version", &want, "--force"],
+    )
+    .run()
 }
 
 fn npm(root: &Path) -> Result<(), Failed> {
@@ -160,6 +178,9 @@ mod tests {
         let v = locked_wasm_bindgen(&root).unwrap();
         assert!(v.starts_with("0.2."), "{v}");
         let trunk = std::fs::read_to_string(root.join("Trunk.toml")).unwrap();
-        assert!(trunk.contains(&format!("wasm_bindgen = \"{v}\"")), "Trunk.toml and Cargo.lock agree");
+        assert!(
+            trunk.contains(&format!("wasm_bindgen = \"{v}\"")),
+            "Trunk.toml and Cargo.lock agree"
+        );
     }
 }

@@ -37,7 +37,10 @@ pub struct Cmd {
 /// Prepares `program args…` in `dir` with the tool PATH.
 pub fn cmd(dir: &Path, program: &str, args: &[&str]) -> Cmd {
     let mut inner = Command::new(program);
-    inner.args(args).current_dir(dir).env("PATH", tool_path(dir));
+    inner
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", tool_path(dir));
     Cmd {
         inner,
         shown: format!("{program} {}", args.join(" ")),

@@ -55,7 +55,9 @@ pub async fn register(script_url: &str, on_update: impl Fn() + 'static) -> Resul
     }
     let reg_for_found = reg.clone();
     let found = Closure::<dyn FnMut()>::new(move || {
-        let Some(installing) = reg_for_found.installing() else { return };
+        let Some(installing) = reg_for_found.installing() else {
+            return;
+        };
         let worker = installing.clone();
         let cb = on_update.clone();
         let changed = Closure::<dyn FnMut()>::new(move || {
@@ -79,10 +81,14 @@ fn container_controller_exists() -> bool {
 /// Activates the waiting worker and reloads the page once it has taken control.
 pub async fn apply_update() -> Result<(), SwError> {
     let container = container()?;
-    let reg: ServiceWorkerRegistration = JsFuture::from(container.ready().map_err(|e| SwError::Register(js_message(&e)))?)
-        .await
-        .map_err(|e| SwError::Register(js_message(&e)))?
-        .unchecked_into();
+    let reg: ServiceWorkerRegistration = JsFuture::from(
+        container
+            .ready()
+            .map_err(|e| SwError::Register(js_message(&e)))?,
+    )
+    .await
+    .map_err(|e| SwError::Register(js_message(&e)))?
+    .unchecked_into();
     let reload = Closure::<dyn FnMut()>::new(|| {
         if let Some(w) = web_sys::window() {
             let _ = w.location().reload();

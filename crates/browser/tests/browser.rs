@@ -16,7 +16,10 @@ async fn engine_answers_on_the_page_event_loop() {
     let handle = start_engine();
     let status = handle.status().await.expect("engine answers");
     assert_eq!(status.state, WalletState::NoWallet);
-    assert!(status.started_at_ms >= before, "engine used the browser clock");
+    assert!(
+        status.started_at_ms >= before,
+        "engine used the browser clock"
+    );
     let mut events = handle.clone().events().expect("subscribe");
     let first = events.next().await.expect("an event");
     assert!(matches!(first, Event::StatusChanged(_)));
@@ -38,7 +41,10 @@ fn ready_marker_is_set_on_the_document() {
 
 #[wasm_bindgen_test]
 async fn a_missing_worker_script_is_a_clear_error() {
-    assert!(sw::supported(), "the test page is a secure context (127.0.0.1)");
+    assert!(
+        sw::supported(),
+        "the test page is a secure context (127.0.0.1)"
+    );
     let err = sw::register("/no-such-flash-sw.js", || {})
         .await
         .expect_err("a 404 script must not register");

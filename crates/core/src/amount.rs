@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// An amount of satoshis. Money is never a float in this codebase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Sats(pub u64);
 
 /// Number grouping conventions: Western thousands, or the Indian lakh/crore system (Hindi).
@@ -19,7 +21,11 @@ pub enum Grouping {
 impl Grouping {
     /// The grouping for a BCP-47 language tag such as `en`, `es` or `hi-IN`.
     pub fn for_locale(tag: &str) -> Self {
-        let lang = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        let lang = tag
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         match lang.as_str() {
             "hi" => Grouping::Indian(','),
             "es" => Grouping::Thousands('.'),
@@ -86,13 +92,19 @@ mod tests {
         assert_eq!(Sats(1_234_567).format_number("es"), "1.234.567");
         assert_eq!(Sats(1_234_567).format_number("hi-IN"), "12,34,567");
         assert_eq!(Sats(100_000).format_number("hi"), "1,00,000");
-        assert_eq!(Sats(u64::MAX).format_number("en"), "18,446,744,073,709,551,615");
+        assert_eq!(
+            Sats(u64::MAX).format_number("en"),
+            "18,446,744,073,709,551,615"
+        );
     }
 
     #[test]
     fn btc_has_eight_exact_decimals() {
         assert_eq!(Sats(1).format_btc(), "0.00000001 BTC");
         assert_eq!(Sats(12_345).format_btc(), "0.00012345 BTC");
-        assert_eq!(Sats(2_100_000_000_000_000).format_btc(), "21000000.00000000 BTC");
+        assert_eq!(
+            Sats(2_100_000_000_000_000).format_btc(),
+            "21000000.00000000 BTC"
+        );
     }
 }

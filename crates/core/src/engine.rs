@@ -42,7 +42,9 @@ pub enum Event {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum EngineError {
     /// The engine task has ended (page unloading, or a bug): nothing was changed.
-    #[error("the wallet engine has stopped; reload the page to start it again (nothing was changed)")]
+    #[error(
+        "the wallet engine has stopped; reload the page to start it again (nothing was changed)"
+    )]
     Stopped,
 }
 
@@ -98,7 +100,10 @@ impl Engine {
             }
             Command::Subscribe(tx) => {
                 // Greet new subscribers with the current status so they never start blank.
-                if tx.unbounded_send(Event::StatusChanged(self.status())).is_ok() {
+                if tx
+                    .unbounded_send(Event::StatusChanged(self.status()))
+                    .is_ok()
+                {
                     self.subscribers.push(tx);
                 }
             }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use crate::StackError;
 
 /// Shown with `--help` and after a bad flag.
-pub const USAGE: &str = "usage: flash-sandbox [--port N] [--mint-port N] [--relay-port N] [--dist DIR]
+pub const USAGE: &str =
+    "usage: flash-sandbox [--port N] [--mint-port N] [--relay-port N] [--dist DIR]
                      [--data-dir DIR] [--quote-delay SECS] [--control]
 
   --port N          the app (PWA) port on 127.0.0.1 (default 8080; 0 = any free port)

@@ -29,7 +29,9 @@ async fn mint_stop(State(mint): State<Arc<MintServer>>) -> Json<Value> {
     Json(json!({ "mint_running": false }))
 }
 
-async fn mint_start(State(mint): State<Arc<MintServer>>) -> Result<Json<Value>, (StatusCode, String)> {
+async fn mint_start(
+    State(mint): State<Arc<MintServer>>,
+) -> Result<Json<Value>, (StatusCode, String)> {
     mint.restart()
         .await
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;

@@ -59,13 +59,25 @@ async fn serve(State(dist): State<Arc<PathBuf>>, req: Request) -> Response {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let mut resp = Response::new(Body::from(bytes));
     let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime_for(&path)));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_for(name, is_index)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(mime_for(&path)),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_for(name, is_index)),
+    );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if is_fallback {
         headers.insert("x-spa-fallback", HeaderValue::from_static("1"));
     }
@@ -137,10 +149,14 @@ fn inline_scripts(html: &str) -> Vec<&str> {
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
         let after = &rest[start..];
-        let Some(tag_end) = after.find('>') else { break };
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
         let tag = &after[..tag_end];
         let body_start = tag_end + 1;
-        let Some(close) = after[body_start..].find("</script>") else { break };
+        let Some(close) = after[body_start..].find("</script>") else {
+            break;
+        };
         if !tag.contains(" src=") {
             out.push(&after[body_start..body_start + close]);
         }
@@ -173,8 +189,14 @@ mod tests {
 
     #[test]
     fn hashed_assets_are_immutable_documents_are_not() {
-        assert_eq!(cache_for("flash-web-0123456789abcdef_bg.wasm", false), "public, max-age=31536000, immutable");
-        assert_eq!(cache_for("flash-web-0123456789abcdef.js", false), "public, max-age=31536000, immutable");
+        assert_eq!(
+            cache_for("flash-web-0123456789abcdef_bg.wasm", false),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            cache_for("flash-web-0123456789abcdef.js", false),
+            "public, max-age=31536000, immutable"
+        );
         assert_eq!(cache_for("sw.js", false), "no-cache");
         assert_eq!(cache_for("index.html", true), "no-cache");
         assert_eq!(cache_for("manifest.webmanifest", false), "no-cache");

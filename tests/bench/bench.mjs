@@ -1,0 +1,81 @@
+// `cargo xtask bench`: what a user pays before the first screen. Sizes of the release bundle
+// (raw, gzip -9, brotli q11) and time from navigation start to the app's `flash-ready` mark in
+// headless Chromium, median of N runs: cold (fresh profile, empty cache, no service worker) and
+// warm (service worker installed, shell served from its cache).
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, extname } from "node:path";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { appReady, controlled, launchBrowser, startStack } from "../support/stack.mjs";
+
+const RUNS = Number(process.env.BENCH_RUNS || 7);
+const BUDGET_BROTLI_KB = 500;
+const BUDGET_COLD_MS = 500;
+
+function files(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+function sizes(dist) {
+  const rows = [];
+  for (const kind of [".wasm", ".js", ".css", ".html"]) {
+    const picked = files(dist).filter((f) => extname(f) === kind && !f.endsWith("sw.js"));
+    let raw = 0, gz = 0, br = 0;
+    for (const f of picked) {
+      const b = readFileSync(f);
+      raw += b.length;
+      gz += gzipSync(b, { level: 9 }).length;
+      br += brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+    }
+    rows.push({ kind, raw, gz, br });
+  }
+  const total = rows.reduce((a, r) => ({ kind: "total", raw: a.raw + r.raw, gz: a.gz + r.gz, br: a.br + r.br }),
+    { raw: 0, gz: 0, br: 0 });
+  return [...rows, total];
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const kb = (n) => (n / 1024).toFixed(1).padStart(8);
+
+async function readyAt(page) {
+  await appReady(page);
+  return page.evaluate(() => performance.getEntriesByName("flash-ready")[0].startTime);
+}
+
+async function loadTimes(browser, url) {
+  const cold = [];
+  const warm = [];
+  for (let i = 0; i < RUNS; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url);
+    cold.push(await readyAt(page));
+    await controlled(page);
+    await page.goto(url);
+    warm.push(await readyAt(page));
+    await context.close();
+  }
+  return { cold, warm };
+}
+
+const stack = await startStack();
+const browser = await launchBrowser();
+try {
+  const table = sizes(stack.dist);
+  console.log("\nRelease bundle (KB)          raw     gzip-9  brotli-11");
+  for (const r of table) console.log(`  ${r.kind.padEnd(24)}${kb(r.raw)}   ${kb(r.gz)}   ${kb(r.br)}`);
+  // Warm-up run so the first cold sample does not pay for Chromium's own start.
+  const w = await browser.newContext(); await (await w.newPage()).goto(stack.app); await w.close();
+  const { cold, warm } = await loadTimes(browser, stack.app);
+  console.log(`\nLoad to interactive (navigation start -> flash-ready), ${RUNS} runs, loopback`);
+  console.log(`  cold (fresh profile)     median ${median(cold).toFixed(0)} ms   [${cold.map((x) => x.toFixed(0)).join(", ")}]`);
+  console.log(`  warm (service worker)    median ${median(warm).toFixed(0)} ms   [${warm.map((x) => x.toFixed(0)).join(", ")}]`);
+  const totalBr = table.at(-1).br / 1024;
+  console.log(`\nBudgets: brotli total ${totalBr.toFixed(1)} KB (budget ${BUDGET_BROTLI_KB} KB) ${totalBr <= BUDGET_BROTLI_KB ? "OK" : "OVER"}; ` +
+    `cold median ${median(cold).toFixed(0)} ms (budget ${BUDGET_COLD_MS} ms) ${median(cold) <= BUDGET_COLD_MS ? "OK" : "OVER"}`);
+} finally {
+  await browser.close();
+  await stack.stop();
+}

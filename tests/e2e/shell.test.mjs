@@ -1,0 +1,150 @@
+// End-to-end: the app shell, PWA and hosting contract, in Debian's headless Chromium against the
+// real local stack. Each test fails if the feature it names breaks.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { appReady, controlled, launchBrowser, launchProfile, startStack } from "../support/stack.mjs";
+
+describe("app shell and PWA", () => {
+  let stack;
+  let browser;
+
+  before(async () => {
+    stack = await startStack({ copyDist: true });
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  test("the app loads and navigates between pages", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(stack.app);
+    await appReady(page);
+    await assert.doesNotReject(page.getByRole("heading", { level: 1, name: "Wallet" }).waitFor());
+    assert.equal(await page.locator(".balance .amount").textContent(), "0 sats");
+    const nav = page.getByRole("navigation", { name: "Main" });
+    for (const [link, heading, path] of [["Send", "Send", "/send"], ["Receive", "Receive", "/receive"],
+      ["Chat", "Chat", "/chat"], ["Point of sale", "Point of sale", "/pos"], ["Settings", "Settings", "/settings"]]) {
+      await nav.getByRole("link", { name: link }).click();
+      await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+      assert.equal(new URL(page.url()).pathname, path);
+      assert.equal(await nav.getByRole("link", { name: link }).getAttribute("aria-current"), "page");
+    }
+    await page.goBack();
+    await page.getByRole("heading", { level: 1, name: "Point of sale" }).waitFor();
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("deep links load through the SPA fallback, unknown paths say so", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const res = await page.goto(`${stack.app}/pos`);
+    assert.equal(res.status(), 200);
+    await appReady(page);
+    await page.getByRole("heading", { level: 1, name: "Point of sale" }).waitFor();
+    await page.goto(`${stack.app}/no/such/page`);
+    await appReady(page);
+    await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
+    const missingAsset = await page.request.get(`${stack.app}/missing.js`);
+    assert.equal(missingAsset.status(), 404, "a missing file is a 404, not the app");
+    await context.close();
+  });
+
+  test("the CSP header is strict and the app runs under it", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const violations = [];
+    page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+    const res = await page.goto(stack.app);
+    const csp = res.headers()["content-security-policy"];
+    assert.ok(csp, "CSP header present");
+    assert.doesNotMatch(csp, /unsafe-inline|'unsafe-eval'/);
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
+    await appReady(page);
+    assert.deepEqual(violations, [], "the app itself triggers no CSP violation");
+    // The policy is enforced: an injected inline script does not run.
+    await page.evaluate(() => {
+      const s = document.createElement("script");
+      s.textContent = "window.__injected = true";
+      document.body.appendChild(s);
+    });
+    assert.equal(await page.evaluate(() => window.__injected === true), false);
+    await context.close();
+  });
+
+  test("Chromium finds no installability errors in the manifest", async () => {
+    const context = await launchProfile(); // installability is never reported in incognito
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(stack.app);
+    await appReady(page);
+    await controlled(page);
+    const cdp = await context.newCDPSession(page);
+    const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
+    assert.deepEqual(installabilityErrors, []);
+    const { url, errors } = await cdp.send("Page.getAppManifest");
+    assert.ok(url.endsWith("/manifest.webmanifest"), url);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("the service worker controls the page and the shell opens offline", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(stack.app);
+    await appReady(page);
+    const script = await controlled(page);
+    assert.ok(script.endsWith("/sw.js"), script);
+    const version = /const VERSION = "([0-9a-f]+)"/.exec(readFileSync(join(stack.dist, "sw.js"), "utf8"))[1];
+    const caches = await page.evaluate(() => caches.keys());
+    assert.deepEqual(caches, [`flash-shell-${version}`], "one cache, named after the build");
+
+    await context.setOffline(true);
+    // Offline for real: the network is unreachable from the page.
+    await assert.rejects(page.evaluate((u) => fetch(u, { cache: "no-store" }), `${stack.mint}/v1/info`));
+    await page.reload();
+    await appReady(page);
+    await page.getByRole("heading", { level: 1, name: "Wallet" }).waitFor();
+    await page.goto(`${stack.app}/settings`);
+    await appReady(page);
+    await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
+    await context.setOffline(false);
+    await context.close();
+  });
+
+  test("a new deploy offers 'new version available — reload', and reload switches to it", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(stack.app);
+    await appReady(page);
+    await controlled(page);
+    const banner = page.getByRole("status").filter({ hasText: "A new version of Flash is ready." });
+    assert.equal(await banner.count(), 0, "no banner before a deploy");
+
+    // Deploy: a changed build means a changed worker (new VERSION).
+    const swPath = join(stack.dist, "sw.js");
+    const old = readFileSync(swPath, "utf8");
+    const oldVersion = /const VERSION = "([0-9a-f]+)"/.exec(old)[1];
+    writeFileSync(swPath, old.replace(oldVersion, "0000000000000001"));
+    try {
+      await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+      await banner.waitFor();
+      await banner.getByRole("button", { name: "Reload" }).click();
+      await page.waitForFunction(async () =>
+        (await caches.keys()).includes("flash-shell-0000000000000001"));
+      await page.waitForFunction(() => document.documentElement.hasAttribute("data-ready"));
+      const keys = await page.evaluate(() => caches.keys());
+      assert.deepEqual(keys, ["flash-shell-0000000000000001"], "the old cache is dropped");
+    } finally {
+      writeFileSync(swPath, old);
+    }
+    await context.close();
+  });
+});
