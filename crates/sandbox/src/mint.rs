@@ -148,3 +148,41 @@ impl MintServer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("flash-mint-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn keyset_ids(mint: &Mint) -> Vec<String> {
+        mint.keysets()
+            .keysets
+            .iter()
+            .map(|k| k.id.to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_restart_on_the_same_data_dir_keeps_the_keys() {
+        let dir = temp_dir("restart");
+        let first = build(&dir, "http://127.0.0.1:1", 1).await.unwrap();
+        let ids = keyset_ids(&first);
+        assert!(!ids.is_empty());
+        first.stop().await.unwrap();
+        drop(first);
+        let second = build(&dir, "http://127.0.0.1:1", 1).await.unwrap();
+        assert_eq!(keyset_ids(&second), ids);
+        second.stop().await.unwrap();
+        let other = build(&temp_dir("other"), "http://127.0.0.1:1", 1)
+            .await
+            .unwrap();
+        assert_ne!(keyset_ids(&other), ids, "a new data dir is a new mint");
+        other.stop().await.unwrap();
+    }
+}

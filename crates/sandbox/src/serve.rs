@@ -62,3 +62,35 @@ pub fn spawn(listener: TcpListener, router: Router) -> JoinHandle<()> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_taken_port_names_the_port_and_the_flag() {
+        let first = bind(0, "--port").await.unwrap();
+        let port = local_addr(&first, "--port").unwrap().port();
+        let err = bind(port, "--mint-port").await.unwrap_err();
+        assert!(matches!(err, StackError::PortInUse { port: p, flag: "--mint-port" } if p == port));
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&port.to_string()) && msg.contains("--mint-port N"),
+            "{msg}"
+        );
+    }
+
+    #[tokio::test]
+    async fn aborting_a_server_closes_its_port() {
+        let listener = bind(0, "--port").await.unwrap();
+        let addr = local_addr(&listener, "--port").unwrap();
+        let task = spawn(listener, Router::new());
+        assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+        task.abort();
+        let _ = task.await;
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "refused after stop"
+        );
+    }
+}

@@ -29,6 +29,10 @@ async fn serve(State(dist): State<Arc<PathBuf>>, req: Request) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
+    // `/__…` is reserved for the stack's own APIs (control, only with --control): never the app.
+    if req.uri().path().starts_with("/__") {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
     let Some(rel) = safe_relative(req.uri().path()) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
