@@ -3,6 +3,29 @@
 //! Ports are added as features need them (storage, HTTP, WebSocket, randomness); keeping them
 //! few and small keeps the engine testable without a browser.
 
+/// Why randomness could not be had. Without it no key can be made, so nothing proceeds.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("this device could not produce secure random numbers ({0}); Flash cannot create keys safely here")]
+pub struct RandomError(pub String);
+
+/// Cryptographically secure randomness: keys, salts, nonces.
+pub trait Random {
+    /// Fills `buf` with secure random bytes.
+    fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError>;
+}
+
+/// The operating system's generator, for native builds.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), RandomError> {
+        getrandom::fill(buf).map_err(|e| RandomError(e.to_string()))
+    }
+}
+
 /// Wall-clock time, so expiries, auto-lock and history timestamps are testable.
 pub trait Clock {
     /// Milliseconds since the Unix epoch.

@@ -1,0 +1,101 @@
+//! The storage port: a tiny key-value interface over named tables, implemented in memory here
+//! (native tests, tools) and on IndexedDB in `flash-browser`. Both must pass the same
+//! [`conformance`] suite. The store only ever sees what the vault hands it: sealed bytes under
+//! keyed-hash names, never plaintext.
+//!
+//! Every write is a future the caller awaits; a failed write is an error, never a log line,
+//! because a lost write can be lost eCash.
+
+pub mod conformance;
+pub mod memory;
+
+use thiserror::Error;
+
+/// The schema version of the stored layout. Bump it with a migration in every store.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The tables (IndexedDB object stores) of schema [`SCHEMA_VERSION`].
+pub const TABLES: &[&str] = &[META, RECORDS];
+
+/// Vault metadata: key slots (wrapped data keys), KDF parameters, unlock back-off. Not secret.
+pub const META: &str = "meta";
+/// Sealed records: every secret the wallet holds.
+pub const RECORDS: &str = "records";
+
+/// Why a storage call failed; the UI shows these as they are, so each says what to do.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// No usable storage (private mode, blocked by settings, quota 0).
+    #[error("this browser does not allow Flash to store data here (private mode or blocked storage); open Flash in a normal window to keep a wallet: {0}")]
+    Unavailable(String),
+    /// A write did not complete; nothing was changed.
+    #[error("saving failed and nothing was changed ({0}); free some space or check the browser's storage settings, then try again")]
+    Write(String),
+    /// A read failed.
+    #[error("reading saved data failed ({0}); reload the app and try again")]
+    Read(String),
+    /// A table name that is not in the schema: a programming error, caught by the tests.
+    #[error("unknown table {0:?}")]
+    UnknownTable(String),
+}
+
+/// One change in an atomic batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Insert or replace.
+    Put {
+        /// Table name (one of [`TABLES`]).
+        table: &'static str,
+        /// Record key.
+        key: String,
+        /// Record bytes.
+        value: Vec<u8>,
+    },
+    /// Remove (absent keys are fine).
+    Delete {
+        /// Table name.
+        table: &'static str,
+        /// Record key.
+        key: String,
+    },
+}
+
+/// A key-value store with atomic batches. Futures need not be `Send`: in the browser they are
+/// IndexedDB requests on the page's single thread.
+#[allow(async_fn_in_trait)]
+pub trait Store {
+    /// The bytes under `key`, if any.
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// All keys of `table`, sorted.
+    async fn keys(&self, table: &str) -> Result<Vec<String>, StoreError>;
+    /// Applies every op or none; resolves only once durable.
+    async fn write(&self, ops: Vec<Op>) -> Result<(), StoreError>;
+
+    /// Convenience: one put.
+    async fn put(&self, table: &'static str, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        self.write(vec![Op::Put {
+            table,
+            key: key.to_string(),
+            value,
+        }])
+        .await
+    }
+
+    /// Convenience: one delete.
+    async fn delete(&self, table: &'static str, key: &str) -> Result<(), StoreError> {
+        self.write(vec![Op::Delete {
+            table,
+            key: key.to_string(),
+        }])
+        .await
+    }
+}
+
+/// Checks a table name against the schema.
+pub fn check_table(table: &str) -> Result<(), StoreError> {
+    if TABLES.contains(&table) {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownTable(table.to_string()))
+    }
+}

@@ -1,0 +1,390 @@
+//! Envelope encryption of everything the wallet stores, as matrix-rust-sdk does it: a random
+//! 256-bit data key seals every record with AES-256-GCM (fresh nonce per write; the store name,
+//! record id and schema version bound as associated data), and the data key is itself sealed
+//! ("wrapped") by a key derived from the passphrase with Argon2id. Changing the passphrase
+//! re-wraps one key. Record names are keyed hashes, so even the shape of the data (which mints,
+//! which contacts) does not show at rest. Keys in memory are zeroized when the vault locks.
+
+pub mod envelope;
+pub mod kdf;
+
+use bitcoin::hashes::{hmac, sha256, Hash, HashEngine};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+use crate::ports::{Clock, Random, RandomError};
+use crate::store::{Op, Store, StoreError, META, SCHEMA_VERSION};
+pub use kdf::KdfParams;
+
+/// The vault header's key in the `meta` table.
+const HEADER_KEY: &str = "vault";
+/// The failed-unlock counter's key in the `meta` table (not secret; survives reloads).
+const FAILURES_KEY: &str = "unlock-failures";
+/// Associated data of the passphrase key slot.
+const SLOT_AAD: &[u8] = b"flash-vault/v1/slot/passphrase";
+
+/// What can go wrong with the vault, each worded for the person in front of the screen.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum VaultError {
+    /// The passphrase does not open the vault. Nothing changed.
+    #[error("that passphrase is not right; nothing was changed, try again")]
+    WrongPassphrase,
+    /// Too many wrong passphrases in a row: wait before the next try.
+    #[error("too many wrong passphrases; wait {wait_secs} s before trying again")]
+    TooManyAttempts {
+        /// Seconds until the next attempt is allowed.
+        wait_secs: u64,
+    },
+    /// No vault on this device.
+    #[error("there is no wallet on this device yet; create one or restore from your words")]
+    NoVault,
+    /// A vault exists already: creating another would destroy it.
+    #[error("a wallet already exists on this device; unlock it, or restore a backup into a fresh browser profile")]
+    AlreadyExists,
+    /// Stored bytes failed authentication: tampered with, or corrupted.
+    #[error("saved data failed its integrity check ({0}); it was not used. Restore from your backup or words if this persists")]
+    Tampered(String),
+    /// KDF parameters below the minimum this app accepts for new keys.
+    #[error("key-derivation settings are too weak (need at least {min})")]
+    WeakParams {
+        /// The minimum, human-readable.
+        min: String,
+    },
+    /// The passphrase KDF failed (out of memory on a small device, usually).
+    #[error("deriving the key from the passphrase failed ({0}); close other tabs and try again")]
+    Kdf(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Randomness failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+/// A key slot: one wrapping of the data key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct PassphraseSlot {
+    kdf: KdfParams,
+    salt: Vec<u8>,
+    wrapped: Vec<u8>,
+}
+
+/// The vault header, stored in plaintext: it holds nothing that helps without the passphrase.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Header {
+    format: u32,
+    passphrase: PassphraseSlot,
+}
+
+/// Consecutive failed unlocks, for back-off that a reload does not reset.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct Failures {
+    count: u32,
+    last_ms: u64,
+}
+
+impl Failures {
+    /// No wait for the first three failures, then 2^(n-3) seconds, at most 5 minutes.
+    fn wait_ms(&self) -> u64 {
+        if self.count < 3 {
+            0
+        } else {
+            (1_000u64 << (self.count - 3).min(9)).min(300_000)
+        }
+    }
+}
+
+/// The subkeys derived from the data key; zeroized on drop.
+struct Keys {
+    data: Zeroizing<[u8; 32]>,
+    enc: Zeroizing<[u8; 32]>,
+    index: Zeroizing<[u8; 32]>,
+}
+
+fn hmac256(key: &[u8], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
+    let mut engine = hmac::HmacEngine::<sha256::Hash>::new(key);
+    for p in parts {
+        engine.input(p);
+    }
+    Zeroizing::new(hmac::Hmac::<sha256::Hash>::from_engine(engine).to_byte_array())
+}
+
+impl Keys {
+    fn from_data_key(data: Zeroizing<[u8; 32]>) -> Self {
+        let enc = hmac256(&data[..], &[b"flash-vault/v1/enc"]);
+        let index = hmac256(&data[..], &[b"flash-vault/v1/index"]);
+        Self { data, enc, index }
+    }
+}
+
+/// An unlocked vault over a store. Dropping it (or [`Vault::lock`]) wipes its keys.
+pub struct Vault<S> {
+    store: S,
+    keys: Keys,
+}
+
+impl<S> std::fmt::Debug for Vault<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vault { unlocked }") // never print keys
+    }
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>, S: Store>(
+    store: &S,
+    key: &str,
+) -> Result<Option<T>, VaultError> {
+    match store.get(META, key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| VaultError::Tampered(format!("{key}: {e}"))),
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Vec<u8> {
+    // Serializing these plain structs cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+impl<S: Store> Vault<S> {
+    /// Whether a vault exists in `store`.
+    pub async fn exists(store: &S) -> Result<bool, VaultError> {
+        Ok(store.get(META, HEADER_KEY).await?.is_some())
+    }
+
+    /// Creates a new vault with a fresh random data key wrapped by `passphrase`.
+    pub async fn create(
+        store: S,
+        passphrase: &str,
+        params: KdfParams,
+        rng: &impl Random,
+    ) -> Result<Self, VaultError> {
+        if !params.meets_minimum() {
+            return Err(VaultError::WeakParams {
+                min: KdfParams::MINIMUM.to_string(),
+            });
+        }
+        Self::create_unchecked(store, passphrase, params, rng).await
+    }
+
+    async fn create_unchecked(
+        store: S,
+        passphrase: &str,
+        params: KdfParams,
+        rng: &impl Random,
+    ) -> Result<Self, VaultError> {
+        if Self::exists(&store).await? {
+            return Err(VaultError::AlreadyExists);
+        }
+        let mut data = Zeroizing::new([0u8; 32]);
+        rng.fill(&mut data[..])?;
+        let keys = Keys::from_data_key(data);
+        let slot = Self::wrap(&keys, passphrase, params, rng)?;
+        let header = Header {
+            format: 1,
+            passphrase: slot,
+        };
+        store.put(META, HEADER_KEY, json(&header)).await?;
+        Ok(Self { store, keys })
+    }
+
+    fn wrap(
+        keys: &Keys,
+        passphrase: &str,
+        params: KdfParams,
+        rng: &impl Random,
+    ) -> Result<PassphraseSlot, VaultError> {
+        let mut salt = vec![0u8; 16];
+        rng.fill(&mut salt)?;
+        let kek = kdf::derive(passphrase.as_bytes(), &salt, &params)?;
+        let wrapped = envelope::seal(&kek, SLOT_AAD, &keys.data[..], rng)?;
+        Ok(PassphraseSlot {
+            kdf: params,
+            salt,
+            wrapped,
+        })
+    }
+
+    /// Opens the vault. A wrong passphrase changes nothing but the persisted failure counter,
+    /// which makes later attempts wait (so a reload does not reset the back-off).
+    pub async fn unlock(
+        store: S,
+        passphrase: &str,
+        clock: &impl Clock,
+    ) -> Result<Self, VaultError> {
+        let header: Header = read_json(&store, HEADER_KEY)
+            .await?
+            .ok_or(VaultError::NoVault)?;
+        let failures: Failures = read_json(&store, FAILURES_KEY).await?.unwrap_or_default();
+        let now = clock.now_ms();
+        let allowed_at = failures.last_ms.saturating_add(failures.wait_ms());
+        if now < allowed_at {
+            return Err(VaultError::TooManyAttempts {
+                wait_secs: (allowed_at - now).div_ceil(1_000),
+            });
+        }
+        let slot = &header.passphrase;
+        let kek = kdf::derive(passphrase.as_bytes(), &slot.salt, &slot.kdf)?;
+        match envelope::open(&kek, SLOT_AAD, &slot.wrapped) {
+            Ok(data) => {
+                let bytes: [u8; 32] = data[..]
+                    .try_into()
+                    .map_err(|_| VaultError::Tampered("data key length".into()))?;
+                if failures.count > 0 {
+                    store.delete(META, FAILURES_KEY).await?;
+                }
+                Ok(Self {
+                    store,
+                    keys: Keys::from_data_key(Zeroizing::new(bytes)),
+                })
+            }
+            Err(_) => {
+                let next = Failures {
+                    count: failures.count.saturating_add(1),
+                    last_ms: now,
+                };
+                store.put(META, FAILURES_KEY, json(&next)).await?;
+                Err(VaultError::WrongPassphrase)
+            }
+        }
+    }
+
+    /// Locks: the keys are wiped from memory and the bare store is handed back.
+    pub fn lock(self) -> S {
+        self.store
+    }
+
+    /// The underlying store (sealed bytes only).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The KDF parameters protecting the data key now.
+    pub async fn kdf_params(&self) -> Result<KdfParams, VaultError> {
+        let header: Header = read_json(&self.store, HEADER_KEY)
+            .await?
+            .ok_or(VaultError::NoVault)?;
+        Ok(header.passphrase.kdf)
+    }
+
+    /// Re-wraps the data key under `new` (after checking `current`); records are untouched.
+    pub async fn change_passphrase(
+        &self,
+        current: &str,
+        new: &str,
+        params: KdfParams,
+        rng: &impl Random,
+    ) -> Result<(), VaultError> {
+        if !params.meets_minimum() {
+            return Err(VaultError::WeakParams {
+                min: KdfParams::MINIMUM.to_string(),
+            });
+        }
+        let header: Header = read_json(&self.store, HEADER_KEY)
+            .await?
+            .ok_or(VaultError::NoVault)?;
+        let kek = kdf::derive(
+            current.as_bytes(),
+            &header.passphrase.salt,
+            &header.passphrase.kdf,
+        )?;
+        envelope::open(&kek, SLOT_AAD, &header.passphrase.wrapped)
+            .map_err(|_| VaultError::WrongPassphrase)?;
+        let slot = Self::wrap(&self.keys, new, params, rng)?;
+        let header = Header {
+            passphrase: slot,
+            ..header
+        };
+        self.store.put(META, HEADER_KEY, json(&header)).await?;
+        Ok(())
+    }
+
+    /// After an unlock with `passphrase`: if the stored KDF parameters are weaker than
+    /// `target`, re-wraps under `target`. Returns whether it upgraded.
+    pub async fn upgrade_kdf(
+        &self,
+        passphrase: &str,
+        target: KdfParams,
+        rng: &impl Random,
+    ) -> Result<bool, VaultError> {
+        let current = self.kdf_params().await?;
+        if current.at_least(&target) {
+            return Ok(false);
+        }
+        self.change_passphrase(passphrase, passphrase, target, rng)
+            .await?;
+        Ok(true)
+    }
+
+    /// The opaque id under which (`table`, `key`) is stored.
+    fn record_id(&self, table: &str, key: &str) -> String {
+        let mac = hmac256(
+            &self.keys.index[..],
+            &[table.as_bytes(), &[0], key.as_bytes()],
+        );
+        mac.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn aad(table: &str, id: &str) -> Vec<u8> {
+        format!("flash/v{SCHEMA_VERSION}/{table}/{id}").into_bytes()
+    }
+
+    /// The sealed form of one record, for batching several into one atomic write.
+    pub fn seal_op(
+        &self,
+        table: &'static str,
+        key: &str,
+        plaintext: &[u8],
+        rng: &impl Random,
+    ) -> Result<Op, VaultError> {
+        let id = self.record_id(table, key);
+        let value = envelope::seal(&self.keys.enc, &Self::aad(table, &id), plaintext, rng)?;
+        Ok(Op::Put {
+            table,
+            key: id,
+            value,
+        })
+    }
+
+    /// Seals and stores one record; resolves once it is durable.
+    pub async fn put(
+        &self,
+        table: &'static str,
+        key: &str,
+        plaintext: &[u8],
+        rng: &impl Random,
+    ) -> Result<(), VaultError> {
+        let op = self.seal_op(table, key, plaintext, rng)?;
+        Ok(self.store.write(vec![op]).await?)
+    }
+
+    /// Reads and opens one record. Bytes that fail authentication are an error, never data.
+    pub async fn get(
+        &self,
+        table: &'static str,
+        key: &str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
+        let id = self.record_id(table, key);
+        match self.store.get(table, &id).await? {
+            None => Ok(None),
+            Some(sealed) => envelope::open(&self.keys.enc, &Self::aad(table, &id), &sealed)
+                .map(Some)
+                .map_err(|_| VaultError::Tampered(format!("record in {table}"))),
+        }
+    }
+
+    /// Removes one record.
+    pub async fn delete(&self, table: &'static str, key: &str) -> Result<(), VaultError> {
+        let id = self.record_id(table, key);
+        Ok(self.store.delete(table, &id).await?)
+    }
+
+    /// Applies sealed ops atomically.
+    pub async fn write(&self, ops: Vec<Op>) -> Result<(), VaultError> {
+        Ok(self.store.write(ops).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests;

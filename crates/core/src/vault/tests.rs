@@ -1,0 +1,273 @@
+use futures::executor::block_on;
+
+use super::*;
+use crate::ports::{ManualClock, OsRandom};
+use crate::store::memory::MemoryStore;
+use crate::store::RECORDS;
+
+/// Cheap parameters so the suite stays fast; only reachable through `create_unchecked`.
+const WEAK: KdfParams = KdfParams {
+    version: 1,
+    m_kib: 256,
+    t: 1,
+    p: 1,
+};
+
+async fn new_vault(pass: &str) -> Vault<MemoryStore> {
+    Vault::create_unchecked(MemoryStore::new(), pass, WEAK, &OsRandom)
+        .await
+        .unwrap()
+}
+
+#[test]
+fn records_round_trip_and_nothing_is_plaintext_at_rest() {
+    block_on(async {
+        let v = new_vault("correct horse battery staple").await;
+        let secret = b"abandon ability able about above absent absorb abstract";
+        v.put(RECORDS, "seed-words", secret, &OsRandom)
+            .await
+            .unwrap();
+        assert_eq!(
+            v.get(RECORDS, "seed-words")
+                .await
+                .unwrap()
+                .unwrap()
+                .as_slice(),
+            secret
+        );
+        assert_eq!(v.get(RECORDS, "other").await.unwrap(), None);
+        for (_, key, value) in v.store().dump() {
+            assert!(
+                !key.contains("seed"),
+                "record names are keyed hashes: {key}"
+            );
+            let text = String::from_utf8_lossy(&value);
+            assert!(!text.contains("abandon"), "no plaintext at rest");
+        }
+    });
+}
+
+#[test]
+fn each_write_uses_a_fresh_nonce() {
+    block_on(async {
+        let v = new_vault("pw-pw-pw-pw").await;
+        v.put(RECORDS, "a", b"same", &OsRandom).await.unwrap();
+        let first = v.store().dump();
+        v.put(RECORDS, "a", b"same", &OsRandom).await.unwrap();
+        assert_ne!(first, v.store().dump());
+    });
+}
+
+#[test]
+fn tampered_or_moved_records_are_rejected() {
+    block_on(async {
+        let v = new_vault("pw-pw-pw-pw").await;
+        v.put(RECORDS, "a", b"alpha", &OsRandom).await.unwrap();
+        v.put(RECORDS, "b", b"bravo", &OsRandom).await.unwrap();
+        let id_a = v.record_id(RECORDS, "a");
+        let id_b = v.record_id(RECORDS, "b");
+        let sealed_a = v.store().get(RECORDS, &id_a).await.unwrap().unwrap();
+
+        // A flipped bit anywhere.
+        let mut bad = sealed_a.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        v.store().put(RECORDS, &id_a, bad).await.unwrap();
+        assert!(matches!(
+            v.get(RECORDS, "a").await,
+            Err(VaultError::Tampered(_))
+        ));
+
+        // A valid blob moved under another record's name (wrong associated data).
+        v.store()
+            .put(RECORDS, &id_b, sealed_a.clone())
+            .await
+            .unwrap();
+        assert!(matches!(
+            v.get(RECORDS, "b").await,
+            Err(VaultError::Tampered(_))
+        ));
+
+        // Truncated.
+        v.store()
+            .put(RECORDS, &id_a, sealed_a[..10].to_vec())
+            .await
+            .unwrap();
+        assert!(matches!(
+            v.get(RECORDS, "a").await,
+            Err(VaultError::Tampered(_))
+        ));
+    });
+}
+
+#[test]
+fn wrong_passphrase_changes_nothing_but_the_counter_and_backs_off() {
+    block_on(async {
+        let clock = ManualClock::new(1_000_000);
+        let v = new_vault("right one").await;
+        v.put(RECORDS, "x", b"1", &OsRandom).await.unwrap();
+        let store = v.lock();
+        let records_before: Vec<_> = store
+            .dump()
+            .into_iter()
+            .filter(|(t, ..)| t == RECORDS)
+            .collect();
+        let header_before = store.get(META, HEADER_KEY).await.unwrap();
+
+        for _ in 0..3 {
+            let err = Vault::unlock(store.clone(), "wrong", &clock)
+                .await
+                .unwrap_err();
+            assert_eq!(err, VaultError::WrongPassphrase);
+            assert!(err.to_string().contains("nothing was changed"));
+        }
+        assert_eq!(store.get(META, HEADER_KEY).await.unwrap(), header_before);
+        let records_after: Vec<_> = store
+            .dump()
+            .into_iter()
+            .filter(|(t, ..)| t == RECORDS)
+            .collect();
+        assert_eq!(records_after, records_before);
+
+        // The fourth try must wait, even with the right passphrase, and the wait survives a
+        // "reload" (a new handle on the same store).
+        let err = Vault::unlock(store.clone(), "right one", &clock)
+            .await
+            .unwrap_err();
+        assert_eq!(err, VaultError::TooManyAttempts { wait_secs: 1 });
+        clock.advance(1_000);
+        let v = Vault::unlock(store.clone(), "right one", &clock)
+            .await
+            .unwrap();
+        assert_eq!(v.get(RECORDS, "x").await.unwrap().unwrap().as_slice(), b"1");
+        assert_eq!(
+            store.get(META, FAILURES_KEY).await.unwrap(),
+            None,
+            "success resets"
+        );
+    });
+}
+
+#[test]
+fn back_off_grows_and_is_capped() {
+    let wait = |count| Failures { count, last_ms: 0 }.wait_ms();
+    assert_eq!(
+        (wait(0), wait(2), wait(3), wait(4), wait(6)),
+        (0, 0, 1_000, 2_000, 8_000)
+    );
+    assert_eq!(wait(40), 300_000);
+}
+
+#[test]
+fn changing_the_passphrase_rewraps_only_the_data_key() {
+    block_on(async {
+        let clock = ManualClock::new(0);
+        let v = new_vault("old passphrase").await;
+        v.put(RECORDS, "x", b"kept", &OsRandom).await.unwrap();
+        let records = |s: &MemoryStore| -> Vec<_> {
+            s.dump()
+                .into_iter()
+                .filter(|(t, ..)| t == RECORDS)
+                .collect()
+        };
+        let before = records(v.store());
+        assert_eq!(
+            v.change_passphrase("not it", "new passphrase", KdfParams::MINIMUM, &OsRandom)
+                .await,
+            Err(VaultError::WrongPassphrase)
+        );
+        v.change_passphrase(
+            "old passphrase",
+            "new passphrase",
+            KdfParams::MINIMUM,
+            &OsRandom,
+        )
+        .await
+        .unwrap();
+        let store = v.lock();
+        assert_eq!(records(&store), before, "records were not re-encrypted");
+        assert_eq!(
+            Vault::unlock(store.clone(), "old passphrase", &clock)
+                .await
+                .unwrap_err(),
+            VaultError::WrongPassphrase
+        );
+        let v = Vault::unlock(store, "new passphrase", &clock)
+            .await
+            .unwrap();
+        assert_eq!(
+            v.get(RECORDS, "x").await.unwrap().unwrap().as_slice(),
+            b"kept"
+        );
+    });
+}
+
+#[test]
+fn weak_kdf_parameters_are_upgraded_on_unlock() {
+    block_on(async {
+        let clock = ManualClock::new(0);
+        let v = new_vault("passphrase").await;
+        v.put(RECORDS, "x", b"data", &OsRandom).await.unwrap();
+        assert_eq!(v.kdf_params().await.unwrap(), WEAK);
+        let store = v.lock();
+        let v = Vault::unlock(store, "passphrase", &clock).await.unwrap();
+        assert!(v
+            .upgrade_kdf("passphrase", KdfParams::MINIMUM, &OsRandom)
+            .await
+            .unwrap());
+        assert_eq!(v.kdf_params().await.unwrap(), KdfParams::MINIMUM);
+        assert!(!v
+            .upgrade_kdf("passphrase", KdfParams::MINIMUM, &OsRandom)
+            .await
+            .unwrap());
+        let v = Vault::unlock(v.lock(), "passphrase", &clock).await.unwrap();
+        assert_eq!(
+            v.get(RECORDS, "x").await.unwrap().unwrap().as_slice(),
+            b"data"
+        );
+    });
+}
+
+#[test]
+fn creation_rules() {
+    block_on(async {
+        let clock = ManualClock::new(0);
+        let weak = Vault::create(MemoryStore::new(), "pw", WEAK, &OsRandom)
+            .await
+            .unwrap_err();
+        assert!(matches!(weak, VaultError::WeakParams { .. }));
+        let store = MemoryStore::new();
+        assert_eq!(
+            Vault::unlock(store.clone(), "pw", &clock)
+                .await
+                .unwrap_err(),
+            VaultError::NoVault
+        );
+        let v = Vault::create_unchecked(store.clone(), "pw", WEAK, &OsRandom)
+            .await
+            .unwrap();
+        drop(v);
+        assert!(Vault::exists(&store).await.unwrap());
+        let again = Vault::create_unchecked(store, "pw2", WEAK, &OsRandom)
+            .await
+            .unwrap_err();
+        assert_eq!(again, VaultError::AlreadyExists);
+    });
+}
+
+#[test]
+fn a_corrupted_header_is_tampering_not_a_wrong_passphrase() {
+    block_on(async {
+        let clock = ManualClock::new(0);
+        let v = new_vault("pw").await;
+        let store = v.lock();
+        store
+            .put(META, HEADER_KEY, b"{not json".to_vec())
+            .await
+            .unwrap();
+        assert!(matches!(
+            Vault::unlock(store, "pw", &clock).await,
+            Err(VaultError::Tampered(_))
+        ));
+    });
+}
