@@ -7,11 +7,14 @@ use std::rc::Rc;
 
 use super::{check_table, Op, Store, StoreError};
 
+/// Rows keyed by (table, key).
+type Rows = BTreeMap<(String, String), Vec<u8>>;
+
 /// A store in a `BTreeMap`. Clones are handles to the same data, like two handles to one
 /// IndexedDB database.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    data: Rc<RefCell<BTreeMap<(String, String), Vec<u8>>>>,
+    data: Rc<RefCell<Rows>>,
     fail_writes: Rc<Cell<bool>>,
 }
 
