@@ -386,5 +386,6 @@ impl<S: Store> Vault<S> {
     }
 }
 
-#[cfg(test)]
+// Native only: they use the OS generator (the browser's is tested in flash-browser).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
