@@ -5,8 +5,12 @@
 
 pub mod clock;
 pub mod engine;
+pub mod idb;
 pub mod page;
+pub mod random;
 pub mod sw;
 
 pub use clock::BrowserClock;
 pub use engine::start_engine;
+pub use idb::IdbStore;
+pub use random::BrowserRandom;

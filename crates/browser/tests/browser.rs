@@ -1,6 +1,6 @@
 //! Browser tests: run in headless Chromium by wasm-bindgen-test-runner (`cargo xtask test`).
 #![cfg(target_arch = "wasm32")]
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used)] // test crate: wasm_bindgen_test fns are tests
 
 use flash_browser::{page, start_engine, sw, BrowserClock};
 use flash_core::ports::Clock;

@@ -1,0 +1,222 @@
+//! IndexedDB storage and encryption at rest, in headless Chromium.
+#![cfg(target_arch = "wasm32")]
+#![allow(missing_docs, clippy::unwrap_used)] // test crate: wasm_bindgen_test fns are tests
+
+use flash_browser::{BrowserRandom, IdbStore};
+use flash_core::keys::{self, KeyHierarchy};
+use flash_core::ports::Random;
+use flash_core::store::{conformance, Store};
+use flash_core::vault::{KdfParams, Vault, VaultError};
+use rexie::{Rexie, TransactionMode};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+async fn indexeddb_passes_the_storage_conformance_suite() {
+    let name = "flash-test-conformance";
+    let _ = IdbStore::delete(name).await;
+    let store = IdbStore::open(name).await.expect("open");
+    conformance::run(&store).await;
+    // Durable across connections: a second handle (a reload) sees the same data.
+    let again = IdbStore::open(name).await.expect("reopen");
+    assert_eq!(again.get("records", "x").await, Ok(Some(vec![3])));
+    drop((store, again));
+    IdbStore::delete(name).await.expect("delete");
+}
+
+#[wasm_bindgen_test]
+fn browser_randomness_is_random() {
+    let mut a = [0u8; 32];
+    let mut b = [0u8; 32];
+    BrowserRandom.fill(&mut a).unwrap();
+    BrowserRandom.fill(&mut b).unwrap();
+    assert_ne!(a, b);
+    assert_ne!(a, [0u8; 32]);
+    let mut big = vec![0u8; 100_000]; // above getRandomValues' 64 KiB limit
+    BrowserRandom.fill(&mut big).unwrap();
+    assert!(big[70_000..].iter().any(|&x| x != 0));
+}
+
+/// Every byte in every IndexedDB object store of `db_name`, plus localStorage,
+/// sessionStorage and Cache Storage, as one lossy string per item.
+async fn dump_everything(db_name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let db = Rexie::builder(db_name).build().await.expect("open raw");
+    for table in db.store_names() {
+        let tx = db
+            .transaction(&[&table], TransactionMode::ReadOnly)
+            .unwrap();
+        let store = tx.store(&table).unwrap();
+        for key in store.get_all_keys(None, None).await.unwrap() {
+            out.push(key.as_string().unwrap_or_default());
+        }
+        for value in store.get_all(None, None).await.unwrap() {
+            let bytes = value
+                .dyn_into::<js_sys::Uint8Array>()
+                .map(|a| a.to_vec())
+                .unwrap_or_default();
+            out.push(String::from_utf8_lossy(&bytes).into_owned());
+            out.push(bytes.iter().map(|b| format!("{b:02x}")).collect());
+        }
+    }
+    db.close();
+    let window = web_sys::window().unwrap();
+    for storage in [window.local_storage(), window.session_storage()] {
+        if let Ok(Some(s)) = storage {
+            for i in 0..s.length().unwrap_or(0) {
+                let k = s.key(i).unwrap().unwrap_or_default();
+                out.push(s.get_item(&k).unwrap().unwrap_or_default());
+                out.push(k);
+            }
+        }
+    }
+    let caches = window.caches().unwrap();
+    let names: js_sys::Array = JsFuture::from(caches.keys()).await.unwrap().into();
+    for name in names.iter() {
+        let name = name.as_string().unwrap();
+        let cache: web_sys::Cache = JsFuture::from(caches.open(&name)).await.unwrap().into();
+        let requests: js_sys::Array = JsFuture::from(cache.keys()).await.unwrap().into();
+        for req in requests.iter() {
+            let req: web_sys::Request = req.into();
+            out.push(req.url());
+            let resp: web_sys::Response = JsFuture::from(cache.match_with_request(&req))
+                .await
+                .unwrap()
+                .into();
+            let text = JsFuture::from(resp.text().unwrap()).await.unwrap();
+            out.push(text.as_string().unwrap_or_default());
+        }
+        out.push(name);
+    }
+    out
+}
+
+#[wasm_bindgen_test]
+async fn nothing_secret_is_stored_in_plaintext() {
+    let name = "flash-test-at-rest";
+    let _ = IdbStore::delete(name).await;
+    let words = keys::generate(12, &BrowserRandom).unwrap();
+    let phrase = words.to_string();
+    let hierarchy = KeyHierarchy::from_mnemonic(&words);
+    let nostr_hex: String = hierarchy
+        .nostr_secret()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let seed_hex: String = hierarchy
+        .cashu_seed()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let sample = "sample-secret-token-cashuBo2FteCJodHRw";
+
+    // Something for every storage API, so the dump covers them all.
+    let window = web_sys::window().unwrap();
+    window
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .set_item("flash-ui-locale", "en")
+        .unwrap();
+    let cache: web_sys::Cache = JsFuture::from(window.caches().unwrap().open("flash-test"))
+        .await
+        .unwrap()
+        .into();
+    JsFuture::from(cache.put_with_str(
+        "/shell",
+        &web_sys::Response::new_with_opt_str(Some("shell")).unwrap(),
+    ))
+    .await
+    .unwrap();
+
+    let store = IdbStore::open(name).await.unwrap();
+    let vault = Vault::create(
+        store,
+        "a long enough passphrase",
+        KdfParams::DEFAULT,
+        &BrowserRandom,
+    )
+    .await
+    .expect("create");
+    vault
+        .put("records", "mnemonic", phrase.as_bytes(), &BrowserRandom)
+        .await
+        .unwrap();
+    vault
+        .put(
+            "records",
+            "nostr-secret",
+            nostr_hex.as_bytes(),
+            &BrowserRandom,
+        )
+        .await
+        .unwrap();
+    vault
+        .put("records", "sample", sample.as_bytes(), &BrowserRandom)
+        .await
+        .unwrap();
+    drop(vault.lock());
+
+    let dump = dump_everything(name).await;
+    assert!(
+        dump.iter().any(|s| s.contains("flash-ui-locale")),
+        "the dump sees localStorage"
+    );
+    assert!(
+        dump.iter().any(|s| s.contains("/shell")),
+        "the dump sees Cache Storage"
+    );
+    assert!(dump.len() > 6, "the dump sees IndexedDB: {}", dump.len());
+    let needles: Vec<&str> = {
+        let mut v: Vec<&str> = phrase.split(' ').filter(|w| w.len() >= 5).collect();
+        v.extend([
+            phrase.as_str(),
+            nostr_hex.as_str(),
+            &seed_hex[..32],
+            sample,
+            "mnemonic",
+            "nostr-secret",
+        ]);
+        v
+    };
+    for item in &dump {
+        for needle in &needles {
+            assert!(!item.contains(needle), "found {needle:?} at rest");
+        }
+    }
+
+    // And the data is really there: the right passphrase opens it, a wrong one does not.
+    let store = IdbStore::open(name).await.unwrap();
+    let clock = flash_browser::BrowserClock;
+    assert_eq!(
+        Vault::unlock(store.clone(), "wrong passphrase", &clock)
+            .await
+            .unwrap_err(),
+        VaultError::WrongPassphrase
+    );
+    let vault = Vault::unlock(store, "a long enough passphrase", &clock)
+        .await
+        .unwrap();
+    assert_eq!(
+        vault
+            .get("records", "mnemonic")
+            .await
+            .unwrap()
+            .unwrap()
+            .as_slice(),
+        phrase.as_bytes()
+    );
+    drop(vault);
+    let _ = JsFuture::from(window.caches().unwrap().delete("flash-test")).await;
+    window
+        .local_storage()
+        .unwrap()
+        .unwrap()
+        .remove_item("flash-ui-locale")
+        .unwrap();
+    IdbStore::delete(name).await.unwrap();
+}
