@@ -2,7 +2,8 @@
 //! and the routes. Each route renders inside its own error boundary, so one failing page never
 //! blanks the app.
 
-use flash_core::WalletHandle;
+use flash_core::{Event, Status, WalletHandle};
+use futures::StreamExt;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
@@ -15,6 +16,10 @@ use crate::pages;
 #[derive(Debug, Clone, Copy)]
 pub struct UpdateAvailable(pub RwSignal<bool>);
 
+/// The engine's latest status, kept current from its event stream.
+#[derive(Debug, Clone, Copy)]
+pub struct WalletStatus(pub RwSignal<Option<Status>>);
+
 /// Whether offline use could be set up, and if not why (shown in settings).
 #[derive(Debug, Clone, Copy)]
 pub struct OfflineSupport(pub RwSignal<Option<Result<(), String>>>);
@@ -26,6 +31,15 @@ pub fn App() -> impl IntoView {
     rust_i18n::set_locale(tag);
     provide_context(Locale(RwSignal::new(tag)));
     let handle: WalletHandle = flash_browser::start_engine();
+    let status = WalletStatus(RwSignal::new(None));
+    provide_context(status);
+    if let Ok(mut events) = handle.events() {
+        leptos::task::spawn_local(async move {
+            while let Some(Event::StatusChanged(s)) = events.next().await {
+                status.0.set(Some(s));
+            }
+        });
+    }
     provide_context(handle);
     let update = UpdateAvailable(RwSignal::new(false));
     provide_context(update);

@@ -35,8 +35,13 @@ fn keys_of(yaml: &str) -> BTreeSet<String> {
 /// Keys used in Rust sources through the i18n macros.
 fn used_keys(src: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for mac in ["tr!(\"", "t_now!(\""] {
+    for mac in ["tr!(\"", "t_now!(\"", "t!(\""] {
         for (i, _) in src.match_indices(mac) {
+            // `t!(` only as its own identifier (not the tail of `format!(`).
+            let before = src[..i].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
             let rest = &src[i + mac.len()..];
             if let Some(end) = rest.find('"') {
                 out.insert(rest[..end].to_string());
@@ -126,8 +131,11 @@ mod tests {
 
     #[test]
     fn finds_keys_used_by_the_macros() {
-        let k = used_keys(r#"view! { {tr!("nav.home")} } let s = t_now!("a.b");"#);
-        assert!(k.contains("nav.home") && k.contains("a.b"));
+        let k = used_keys(
+            r#"view! { {tr!("nav.home")} } let s = t_now!("a.b"); rust_i18n::t!("c.d", n = 1); format!("{x}")"#,
+        );
+        let v: Vec<&str> = k.iter().map(String::as_str).collect();
+        assert_eq!(v, ["a.b", "c.d", "nav.home"]);
     }
 
     #[test]

@@ -15,7 +15,11 @@ async fn engine_answers_on_the_page_event_loop() {
     let before = BrowserClock.now_ms();
     let handle = start_engine();
     let status = handle.status().await.expect("engine answers");
-    assert_eq!(status.state, WalletState::NoWallet);
+    assert_eq!(
+        status.state,
+        WalletState::NoWallet,
+        "a fresh browser profile has no wallet"
+    );
     assert!(
         status.started_at_ms >= before,
         "engine used the browser clock"

@@ -1,17 +1,30 @@
-//! The engine as a single-owner task (an actor). It alone holds wallet state; the UI holds a
-//! cheap, cloneable [`WalletHandle`] that sends typed commands and receives typed results and a
-//! stream of [`Event`]s. One owner means no two code paths can spend the same proofs.
+//! The engine as a single-owner task (an actor). It alone holds wallet state and keys; the UI
+//! holds a cheap, cloneable [`WalletHandle`] that sends typed commands and receives typed
+//! results and a stream of [`Event`]s. One owner means no two code paths can spend the same
+//! proofs, and keys live in exactly one place that locking wipes.
 
 use futures::channel::{mpsc, oneshot};
 use futures::{Future, StreamExt};
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 use crate::amount::Sats;
-use crate::ports::Clock;
+use crate::keys::{self, KeyHierarchy, MnemonicError};
+use crate::passphrase::{self, Weakness};
+use crate::ports::{Clock, Random};
+use crate::store::{Store, StoreError, RECORDS};
+use crate::vault::{KdfParams, Vault, VaultError};
+
+/// The vault record holding the recovery phrase.
+const MNEMONIC: &str = "mnemonic";
 
 /// Where the wallet is in its life: the UI routes on this (onboarding, unlock, home).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WalletState {
+    /// Storage is still opening.
+    Starting,
+    /// This browser gives us no storage (private mode, blocked): say so plainly.
+    Unavailable(String),
     /// No wallet on this device yet: offer create or restore.
     NoWallet,
     /// A wallet exists and its keys are not in memory.
@@ -27,8 +40,17 @@ pub struct Status {
     pub state: WalletState,
     /// Spendable balance over every mint and account.
     pub balance: Sats,
-    /// When this engine started (from the clock port), so the UI can show uptime-based hints.
+    /// When this engine started (from the clock port).
     pub started_at_ms: u64,
+}
+
+/// Public identifiers derived from the seed, shown in settings and used to receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// NOSTR public key (NIP-06), `npub1…`.
+    pub npub: String,
+    /// First BIP84 receive address (mainnet).
+    pub bip84_address: String,
 }
 
 /// What the engine tells every subscriber, unasked.
@@ -38,7 +60,7 @@ pub enum Event {
     StatusChanged(Status),
 }
 
-/// Why a command got no answer.
+/// Why a command failed. Each message says what to do; nothing was changed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum EngineError {
     /// The engine task has ended (page unloading, or a bug): nothing was changed.
@@ -46,11 +68,54 @@ pub enum EngineError {
         "the wallet engine has stopped; reload the page to start it again (nothing was changed)"
     )]
     Stopped,
+    /// The command needs an unlocked wallet.
+    #[error("unlock your wallet first")]
+    Locked,
+    /// The passphrase is too weak to protect money.
+    #[error("{}", weakness_text(*.0))]
+    WeakPassphrase(Weakness),
+    /// The recovery words are not valid.
+    #[error(transparent)]
+    Mnemonic(#[from] MnemonicError),
+    /// The vault refused.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// Storage is not usable in this browser.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
+
+fn weakness_text(w: Weakness) -> &'static str {
+    match w {
+        Weakness::TooShort => {
+            "choose a longer passphrase: at least 10 characters (a few words work well)"
+        }
+        Weakness::Pattern => {
+            "that passphrase is a simple pattern; use a few unrelated words instead"
+        }
+        Weakness::Common => {
+            "that passphrase is one of the most common; choose something only you would pick"
+        }
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 enum Command {
     Status(oneshot::Sender<Status>),
     Subscribe(mpsc::UnboundedSender<Event>),
+    NewPhrase(usize, Reply<Zeroizing<String>>),
+    Setup {
+        phrase: Zeroizing<String>,
+        passphrase: Zeroizing<String>,
+        reply: Reply<Identity>,
+    },
+    Unlock {
+        passphrase: Zeroizing<String>,
+        reply: Reply<Identity>,
+    },
+    Lock(oneshot::Sender<()>),
+    Identity(Reply<Identity>),
 }
 
 /// The UI's only way into the engine. Cloning is cheap; all clones talk to the same engine.
@@ -59,7 +124,21 @@ pub struct WalletHandle {
     tx: mpsc::UnboundedSender<Command>,
 }
 
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command") // commands carry secrets: never print them
+    }
+}
+
 impl WalletHandle {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .unbounded_send(make(reply))
+            .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)?
+    }
+
     /// The current status.
     pub async fn status(&self) -> Result<Status, EngineError> {
         let (reply, answer) = oneshot::channel();
@@ -69,7 +148,7 @@ impl WalletHandle {
         answer.await.map_err(|_| EngineError::Stopped)
     }
 
-    /// A stream of events from now on; it ends when the engine stops.
+    /// A stream of events from now on; it starts with the current status.
     pub fn events(&self) -> Result<mpsc::UnboundedReceiver<Event>, EngineError> {
         let (tx, rx) = mpsc::unbounded();
         self.tx
@@ -77,23 +156,171 @@ impl WalletHandle {
             .map_err(|_| EngineError::Stopped)?;
         Ok(rx)
     }
+
+    /// A fresh recovery phrase of `words` words, not yet saved: the UI shows it, the user
+    /// confirms some words, then [`WalletHandle::setup`] saves it.
+    pub async fn new_phrase(&self, words: usize) -> Result<Zeroizing<String>, EngineError> {
+        self.ask(|reply| Command::NewPhrase(words, reply)).await
+    }
+
+    /// Creates the wallet from `phrase` (new or restored) protected by `passphrase`.
+    pub async fn setup(&self, phrase: &str, passphrase: &str) -> Result<Identity, EngineError> {
+        let phrase = Zeroizing::new(phrase.to_string());
+        let passphrase = Zeroizing::new(passphrase.to_string());
+        self.ask(|reply| Command::Setup {
+            phrase,
+            passphrase,
+            reply,
+        })
+        .await
+    }
+
+    /// Unlocks with `passphrase`.
+    pub async fn unlock(&self, passphrase: &str) -> Result<Identity, EngineError> {
+        let passphrase = Zeroizing::new(passphrase.to_string());
+        self.ask(|reply| Command::Unlock { passphrase, reply })
+            .await
+    }
+
+    /// Locks: keys are wiped from memory.
+    pub async fn lock(&self) -> Result<(), EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .unbounded_send(Command::Lock(reply))
+            .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// The wallet's public identifiers (needs an unlocked wallet).
+    pub async fn identity(&self) -> Result<Identity, EngineError> {
+        self.ask(Command::Identity).await
+    }
 }
 
-struct Engine {
+enum Phase<S> {
+    Starting,
+    Unavailable(StoreError),
+    NoWallet(S),
+    Locked(S),
+    Unlocked {
+        vault: Vault<S>,
+        keys: KeyHierarchy,
+    },
+    /// Transient while a command owns the store.
+    Busy,
+}
+
+struct Engine<S, R, C> {
+    phase: Phase<S>,
+    random: R,
+    clock: C,
     started_at_ms: u64,
     subscribers: Vec<mpsc::UnboundedSender<Event>>,
 }
 
-impl Engine {
+fn identity_of(keys: &KeyHierarchy) -> Result<Identity, EngineError> {
+    Ok(Identity {
+        npub: keys.npub()?,
+        bip84_address: keys.bip84_address(bitcoin::Network::Bitcoin, 0)?,
+    })
+}
+
+impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
     fn status(&self) -> Status {
+        let state = match &self.phase {
+            Phase::Starting | Phase::Busy => WalletState::Starting,
+            Phase::Unavailable(e) => WalletState::Unavailable(e.to_string()),
+            Phase::NoWallet(_) => WalletState::NoWallet,
+            Phase::Locked(_) => WalletState::Locked,
+            Phase::Unlocked { .. } => WalletState::Unlocked,
+        };
         Status {
-            state: WalletState::NoWallet,
+            state,
             balance: Sats(0),
             started_at_ms: self.started_at_ms,
         }
     }
 
-    fn handle(&mut self, cmd: Command) {
+    fn broadcast(&mut self) {
+        let event = Event::StatusChanged(self.status());
+        self.subscribers
+            .retain(|s| s.unbounded_send(event.clone()).is_ok());
+    }
+
+    async fn opened(&mut self, store: Result<S, StoreError>) {
+        self.phase = match store {
+            Err(e) => Phase::Unavailable(e),
+            Ok(store) => match Vault::exists(&store).await {
+                Ok(true) => Phase::Locked(store),
+                Ok(false) => Phase::NoWallet(store),
+                Err(VaultError::Store(e)) => Phase::Unavailable(e),
+                Err(e) => Phase::Unavailable(StoreError::Read(e.to_string())),
+            },
+        };
+        self.broadcast();
+    }
+
+    async fn setup(&mut self, phrase: &str, pass: &str) -> Result<Identity, EngineError> {
+        let mnemonic = keys::parse(phrase)?;
+        if let (_, Some(w)) = passphrase::assess(pass) {
+            return Err(EngineError::WeakPassphrase(w));
+        }
+        let store = match &self.phase {
+            Phase::NoWallet(s) => s.clone(),
+            Phase::Locked(_) | Phase::Unlocked { .. } => {
+                return Err(VaultError::AlreadyExists.into())
+            }
+            Phase::Unavailable(e) => return Err(e.clone().into()),
+            Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
+        };
+        let vault = Vault::create(store, pass, KdfParams::DEFAULT, &self.random).await?;
+        let words = Zeroizing::new(mnemonic.to_string());
+        vault
+            .put(RECORDS, MNEMONIC, words.as_bytes(), &self.random)
+            .await?;
+        let keys = KeyHierarchy::from_mnemonic(&mnemonic);
+        let id = identity_of(&keys)?;
+        self.phase = Phase::Unlocked { vault, keys };
+        Ok(id)
+    }
+
+    async fn unlock(&mut self, pass: &str) -> Result<Identity, EngineError> {
+        let store = match &self.phase {
+            Phase::Locked(s) => s.clone(),
+            Phase::Unlocked { keys, .. } => return identity_of(keys),
+            Phase::NoWallet(_) => return Err(VaultError::NoVault.into()),
+            Phase::Unavailable(e) => return Err(e.clone().into()),
+            Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
+        };
+        let vault = Vault::unlock(store, pass, &self.clock).await?;
+        let words = vault
+            .get(RECORDS, MNEMONIC)
+            .await?
+            .ok_or_else(|| VaultError::Tampered("the recovery phrase record is missing".into()))?;
+        let text = std::str::from_utf8(&words)
+            .map_err(|_| VaultError::Tampered("recovery phrase".into()))?;
+        let keys = KeyHierarchy::from_mnemonic(&keys::parse(text)?);
+        // Older vaults get today's KDF cost while we have the passphrase at hand.
+        vault
+            .upgrade_kdf(pass, KdfParams::DEFAULT, &self.random)
+            .await?;
+        let id = identity_of(&keys)?;
+        self.phase = Phase::Unlocked { vault, keys };
+        Ok(id)
+    }
+
+    fn lock(&mut self) {
+        if let Phase::Unlocked { .. } = self.phase {
+            if let Phase::Unlocked { vault, keys } = std::mem::replace(&mut self.phase, Phase::Busy)
+            {
+                drop(keys); // zeroized on drop
+                self.phase = Phase::Locked(vault.lock());
+            }
+        }
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        let before = self.status();
         match cmd {
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
@@ -107,64 +334,71 @@ impl Engine {
                     self.subscribers.push(tx);
                 }
             }
+            Command::NewPhrase(words, reply) => {
+                let result = keys::generate(words, &self.random)
+                    .map(|m| Zeroizing::new(m.to_string()))
+                    .map_err(EngineError::from);
+                let _ = reply.send(result);
+            }
+            Command::Setup {
+                phrase,
+                passphrase,
+                reply,
+            } => {
+                let _ = reply.send(self.setup(&phrase, &passphrase).await);
+            }
+            Command::Unlock { passphrase, reply } => {
+                let _ = reply.send(self.unlock(&passphrase).await);
+            }
+            Command::Lock(reply) => {
+                self.lock();
+                let _ = reply.send(());
+            }
+            Command::Identity(reply) => {
+                let result = match &self.phase {
+                    Phase::Unlocked { keys, .. } => identity_of(keys),
+                    _ => Err(EngineError::Locked),
+                };
+                let _ = reply.send(result);
+            }
         }
-        self.subscribers.retain(|s| !s.is_closed());
+        if self.status() != before {
+            self.broadcast();
+        }
     }
 }
 
-/// Creates the engine over its ports. Returns the handle and the engine's task, which the
-/// caller runs on its executor (`spawn_local` in the browser, a local pool in tests). The task
-/// ends when every handle is dropped.
-pub fn spawn_engine<C: Clock + 'static>(clock: C) -> (WalletHandle, impl Future<Output = ()>) {
+/// Creates the engine over its ports. `open_store` resolves to the wallet's storage (or why
+/// there is none); commands sent meanwhile wait. Returns the handle and the engine's task,
+/// which the caller runs on its executor (`spawn_local` in the browser, a local pool in tests).
+/// The task ends when every handle is dropped.
+pub fn spawn_engine<S, R, C>(
+    open_store: impl Future<Output = Result<S, StoreError>> + 'static,
+    random: R,
+    clock: C,
+) -> (WalletHandle, impl Future<Output = ()>)
+where
+    S: Store + Clone + 'static,
+    R: Random + 'static,
+    C: Clock + 'static,
+{
     let (tx, mut rx) = mpsc::unbounded::<Command>();
     let started_at_ms = clock.now_ms();
     let mut engine = Engine {
+        phase: Phase::Starting,
+        random,
+        clock,
         started_at_ms,
         subscribers: Vec::new(),
     };
     let task = async move {
+        engine.opened(open_store.await).await;
         while let Some(cmd) = rx.next().await {
-            engine.handle(cmd);
+            engine.handle(cmd).await;
         }
     };
     (WalletHandle { tx }, task)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ports::ManualClock;
-    use futures::executor::LocalPool;
-    use futures::task::LocalSpawnExt;
-
-    #[test]
-    fn handle_talks_to_the_engine_task() {
-        let mut pool = LocalPool::new();
-        let (handle, task) = spawn_engine(ManualClock::new(42));
-        pool.spawner().spawn_local(task).unwrap();
-        let other = handle.clone();
-        let status = pool.run_until(async move { other.status().await }).unwrap();
-        assert_eq!(status.state, WalletState::NoWallet);
-        assert_eq!(status.balance, Sats(0));
-        assert_eq!(status.started_at_ms, 42);
-    }
-
-    #[test]
-    fn subscribers_get_the_current_status_first() {
-        let mut pool = LocalPool::new();
-        let (handle, task) = spawn_engine(ManualClock::new(7));
-        pool.spawner().spawn_local(task).unwrap();
-        let mut events = handle.events().unwrap();
-        let first = pool.run_until(events.next()).unwrap();
-        assert!(matches!(first, Event::StatusChanged(s) if s.state == WalletState::NoWallet));
-    }
-
-    #[test]
-    fn a_stopped_engine_is_reported_not_hung() {
-        let (handle, task) = spawn_engine(ManualClock::new(0));
-        drop(task); // the engine never runs: its receiver is gone
-        let err = futures::executor::block_on(handle.status()).unwrap_err();
-        assert_eq!(err, EngineError::Stopped);
-        assert!(err.to_string().contains("reload the page"));
-    }
-}
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

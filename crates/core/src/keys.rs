@@ -77,6 +77,22 @@ pub fn parse(input: &str) -> Result<bip39::Mnemonic, MnemonicError> {
     })
 }
 
+/// Three distinct word positions (1-based, ascending) the user must type back to show the
+/// phrase was written down.
+pub fn check_positions(word_count: usize, rng: &impl Random) -> Result<Vec<usize>, MnemonicError> {
+    let mut picked: Vec<usize> = Vec::new();
+    let mut byte = [0u8; 1];
+    while picked.len() < 3.min(word_count) {
+        rng.fill(&mut byte)?;
+        let pos = usize::from(byte[0]) % word_count + 1;
+        if !picked.contains(&pos) {
+            picked.push(pos);
+        }
+    }
+    picked.sort_unstable();
+    Ok(picked)
+}
+
 /// Every key, derived from one seed. Secret material is zeroized on drop and never printed.
 pub struct KeyHierarchy {
     seed: Zeroizing<[u8; 64]>,
@@ -219,6 +235,16 @@ mod tests {
         );
         // Case and spacing do not matter.
         assert!(parse("  Abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon ABOUT ").is_ok());
+    }
+
+    #[test]
+    fn check_positions_are_three_distinct_in_range() {
+        for _ in 0..50 {
+            let p = check_positions(12, &OsRandom).unwrap();
+            assert_eq!(p.len(), 3);
+            assert!(p.windows(2).all(|w| w[0] < w[1]));
+            assert!(p.iter().all(|&i| (1..=12).contains(&i)));
+        }
     }
 
     #[test]

@@ -6,9 +6,10 @@
 pub mod amount;
 pub mod engine;
 pub mod keys;
+pub mod passphrase;
 pub mod ports;
 pub mod store;
 pub mod vault;
 
 pub use amount::Sats;
-pub use engine::{spawn_engine, EngineError, Event, Status, WalletHandle, WalletState};
+pub use engine::{spawn_engine, EngineError, Event, Identity, Status, WalletHandle, WalletState};

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test helpers, not only #[test] fns
 use futures::executor::block_on;
 
 use super::*;

@@ -1,0 +1,141 @@
+#![allow(clippy::unwrap_used)] // test helpers, not only #[test] fns
+use futures::executor::LocalPool;
+use futures::task::LocalSpawnExt;
+
+use super::*;
+use crate::ports::{ManualClock, OsRandom};
+use crate::store::memory::MemoryStore;
+
+const ABOUT: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const PASS: &str = "correct horse battery staple";
+
+fn start(store: MemoryStore) -> (LocalPool, WalletHandle) {
+    let pool = LocalPool::new();
+    let (handle, task) = spawn_engine(async move { Ok(store) }, OsRandom, ManualClock::new(42));
+    pool.spawner().spawn_local(task).unwrap();
+    (pool, handle)
+}
+
+#[test]
+fn a_new_device_has_no_wallet() {
+    let (mut pool, handle) = start(MemoryStore::new());
+    let status = pool.run_until(handle.status()).unwrap();
+    assert_eq!(status.state, WalletState::NoWallet);
+    assert_eq!(status.balance, Sats(0));
+    assert_eq!(status.started_at_ms, 42);
+}
+
+#[test]
+fn create_lock_unlock_and_restore_give_the_same_identity() {
+    let store = MemoryStore::new();
+    let (mut pool, handle) = start(store.clone());
+    let phrase = pool.run_until(handle.new_phrase(12)).unwrap();
+    assert_eq!(phrase.split(' ').count(), 12);
+    let id = pool.run_until(handle.setup(&phrase, PASS)).unwrap();
+    assert!(id.npub.starts_with("npub1"));
+    assert_eq!(
+        pool.run_until(handle.status()).unwrap().state,
+        WalletState::Unlocked
+    );
+    pool.run_until(handle.lock()).unwrap();
+    assert_eq!(pool.run_until(handle.identity()), Err(EngineError::Locked));
+    assert_eq!(
+        pool.run_until(handle.unlock("wrong passphrase")),
+        Err(EngineError::Vault(VaultError::WrongPassphrase))
+    );
+    assert_eq!(pool.run_until(handle.unlock(PASS)).unwrap(), id);
+
+    // "Reload": a new engine on the same storage starts locked.
+    let (mut pool2, handle2) = start(store);
+    assert_eq!(
+        pool2.run_until(handle2.status()).unwrap().state,
+        WalletState::Locked
+    );
+    assert_eq!(pool2.run_until(handle2.unlock(PASS)).unwrap(), id);
+
+    // Restore on another device from the words.
+    let (mut pool3, handle3) = start(MemoryStore::new());
+    assert_eq!(
+        pool3
+            .run_until(handle3.setup(&phrase, "another good passphrase"))
+            .unwrap(),
+        id
+    );
+}
+
+#[test]
+fn restore_matches_the_published_bip84_vector() {
+    let (mut pool, handle) = start(MemoryStore::new());
+    let id = pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
+    assert_eq!(
+        id.bip84_address,
+        "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"
+    );
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let store = MemoryStore::new();
+    let (mut pool, handle) = start(store.clone());
+    let weak = pool.run_until(handle.setup(ABOUT, "short")).unwrap_err();
+    assert_eq!(weak, EngineError::WeakPassphrase(Weakness::TooShort));
+    assert!(weak.to_string().contains("at least 10 characters"));
+    let bad = pool
+        .run_until(handle.setup("abandon abandon bananna", PASS))
+        .unwrap_err();
+    assert!(bad.to_string().contains("\"bananna\""), "{bad}");
+    assert!(store.dump().is_empty(), "nothing was written");
+    assert_eq!(
+        pool.run_until(handle.status()).unwrap().state,
+        WalletState::NoWallet
+    );
+    pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
+    let again = pool.run_until(handle.setup(ABOUT, PASS)).unwrap_err();
+    assert_eq!(again, EngineError::Vault(VaultError::AlreadyExists));
+}
+
+#[test]
+fn no_storage_is_reported_plainly() {
+    let mut pool = LocalPool::new();
+    let (handle, task) = spawn_engine(
+        async { Err::<MemoryStore, _>(StoreError::Unavailable("IndexedDB missing".into())) },
+        OsRandom,
+        ManualClock::new(0),
+    );
+    pool.spawner().spawn_local(task).unwrap();
+    let status = pool.run_until(handle.status()).unwrap();
+    assert!(matches!(status.state, WalletState::Unavailable(ref m) if m.contains("private mode")));
+    let err = pool.run_until(handle.setup(ABOUT, PASS)).unwrap_err();
+    assert!(matches!(
+        err,
+        EngineError::Store(StoreError::Unavailable(_))
+    ));
+}
+
+#[test]
+fn subscribers_hear_about_state_changes() {
+    let (mut pool, handle) = start(MemoryStore::new());
+    let mut events = handle.events().unwrap();
+    pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
+    pool.run_until(handle.lock()).unwrap();
+    let mut states = Vec::new();
+    while let Ok(Event::StatusChanged(s)) = events.try_recv() {
+        states.push(s.state);
+    }
+    assert_eq!(states.last(), Some(&WalletState::Locked));
+    assert!(states.contains(&WalletState::Unlocked));
+}
+
+#[test]
+fn a_stopped_engine_is_reported_not_hung() {
+    let (handle, task) = spawn_engine(
+        async { Ok(MemoryStore::new()) },
+        OsRandom,
+        ManualClock::new(0),
+    );
+    drop(task);
+    let err = futures::executor::block_on(handle.status()).unwrap_err();
+    assert_eq!(err, EngineError::Stopped);
+    assert!(err.to_string().contains("reload the page"));
+}

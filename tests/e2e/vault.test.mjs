@@ -1,0 +1,118 @@
+// End-to-end: the key vault as a person uses it — create, reload, unlock, restore — in
+// headless Chromium with real IndexedDB, against the local stack.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { appReady, launchBrowser, startStack } from "../support/stack.mjs";
+
+const PASS = "correct horse battery staple";
+
+async function createWallet(page, app) {
+  await page.goto(app);
+  await appReady(page);
+  await page.getByRole("button", { name: "Create a new wallet" }).click();
+  const words = await page.getByTestId("recovery-words").locator("li").allTextContents();
+  assert.equal(words.length, 12);
+  await page.getByRole("button", { name: "I have written them down" }).click();
+  const labels = await page.locator("label[for^=confirm-word-]").allTextContents();
+  assert.equal(labels.length, 3);
+  for (const label of labels) {
+    const n = Number(/\d+/.exec(label)[0]);
+    await page.getByLabel(label, { exact: true }).fill(words[n - 1]);
+  }
+  await page.getByRole("button", { name: "Continue" }).click();
+  return words;
+}
+
+async function setPassphrase(page, pass) {
+  await page.getByLabel("Passphrase", { exact: true }).fill(pass);
+  await page.getByLabel("Repeat passphrase").fill(pass);
+  await page.getByRole("button", { name: "Create wallet" }).click();
+}
+
+async function identity(page) {
+  // In-app navigation: a full page load would (rightly) start locked.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
+  const npub = await page.getByTestId("npub").textContent();
+  const address = await page.getByTestId("bip84-address").textContent();
+  return { npub, address };
+}
+
+describe("key vault", () => {
+  let stack;
+  let browser;
+
+  before(async () => {
+    stack = await startStack();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  test("create → reload → locked → wrong passphrase refused → unlock; restore elsewhere gives the same keys", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const words = await createWallet(page, stack.app);
+
+    // A weak passphrase is refused with its reason, and nothing is created.
+    await setPassphrase(page, "short");
+    await page.getByRole("alert").filter({ hasText: "at least 10 characters" }).waitFor();
+    await setPassphrase(page, PASS);
+    await page.getByRole("button", { name: "Lock" }).waitFor();
+    assert.equal(await page.locator(".balance .amount").textContent(), "0 sats");
+    const created = await identity(page);
+    assert.match(created.npub, /^npub1[02-9ac-hj-np-z]{58}$/);
+    assert.match(created.address, /^bc1q[02-9ac-hj-np-z]{38}$/);
+
+    // A reload starts locked: the keys were never stored in the clear, only the sealed vault.
+    await page.goto(stack.app);
+    await appReady(page);
+    await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
+    await page.getByLabel("Passphrase").fill("not my passphrase");
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await page.getByRole("alert").filter({ hasText: "that passphrase is not right" }).waitFor();
+    await page.getByLabel("Passphrase").fill(PASS);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await page.getByRole("button", { name: "Lock" }).waitFor();
+    assert.deepEqual(await identity(page), created);
+
+    // Lock on demand.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Wallet" }).click();
+    await page.getByRole("button", { name: "Lock" }).click();
+    await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
+    await context.close();
+
+    // Restore from the words in a fresh browser context: same NOSTR key and address.
+    const other = await browser.newContext();
+    const page2 = await other.newPage();
+    await page2.goto(stack.app);
+    await appReady(page2);
+    await page2.getByRole("button", { name: "Restore from recovery words" }).click();
+    await page2.getByLabel("Your 12 or 24 recovery words").fill(`  ${words.join("  ").toUpperCase()} `);
+    await setPassphrase(page2, "a different passphrase here");
+    await page2.getByRole("button", { name: "Lock" }).waitFor();
+    assert.deepEqual(await identity(page2), created);
+    await other.close();
+  });
+
+  test("restoring the BIP84 test mnemonic gives the published address; a bad word is named", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(stack.app);
+    await appReady(page);
+    await page.getByRole("button", { name: "Restore from recovery words" }).click();
+    const about = "abandon ".repeat(11) + "about";
+    await page.getByLabel("Your 12 or 24 recovery words").fill(about.replace("abandon abandon abandon", "abandon abandn abandon"));
+    await setPassphrase(page, PASS);
+    await page.getByRole("alert").filter({ hasText: 'word 2 ("abandn")' }).waitFor();
+    await page.getByLabel("Your 12 or 24 recovery words").fill(about);
+    await page.getByRole("button", { name: "Create wallet" }).click();
+    await page.getByRole("button", { name: "Lock" }).waitFor();
+    const { address } = await identity(page);
+    assert.equal(address, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
+    await context.close();
+  });
+});
