@@ -40,6 +40,19 @@ pub fn App() -> impl IntoView {
             }
         });
     }
+    let idle_handle = handle.clone();
+    flash_browser::idle::watch(move || {
+        let unlocked = status
+            .0
+            .get_untracked()
+            .is_some_and(|s| s.state == flash_core::WalletState::Unlocked);
+        if unlocked {
+            let h = idle_handle.clone();
+            leptos::task::spawn_local(async move {
+                let _ = h.lock().await;
+            });
+        }
+    });
     provide_context(handle);
     let update = UpdateAvailable(RwSignal::new(false));
     provide_context(update);

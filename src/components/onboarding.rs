@@ -159,8 +159,12 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
         let handle = handle.clone();
         let (phrase, pass) = (phrase.clone(), pass.clone());
         async move {
-            if let Err(e) = handle.setup(&phrase, &pass).await {
-                error.set(Some(e.to_string()));
+            match handle.setup(&phrase, &pass).await {
+                // Now there is something to lose: ask the browser not to evict it.
+                Ok(_) => {
+                    flash_browser::storage::request_persistence().await;
+                }
+                Err(e) => error.set(Some(e.to_string())),
             }
         }
     });

@@ -30,6 +30,44 @@ pub fn Settings() -> impl IntoView {
             }
         }
     });
+    let autolock = RwSignal::new(flash_browser::idle::minutes());
+    let autolock_options = flash_browser::idle::CHOICES
+        .iter()
+        .map(|m| {
+            let m = *m;
+            view! {
+                <option value=m.to_string() selected=move || autolock.get() == m>
+                    {move || rust_i18n::t!("settings.minutes", n = m).into_owned()}
+                </option>
+            }
+        })
+        .collect_view();
+    let on_autolock = move |ev| {
+        if let Ok(m) = event_target_value(&ev).parse::<u32>() {
+            flash_browser::idle::set_minutes(m);
+            autolock.set(m);
+        }
+    };
+    let storage = LocalResource::new(|| flash_browser::storage::info());
+    let storage_section = move || {
+        storage.get().map(|info| {
+            let protected = if info.persisted {
+                view! { <p data-testid="storage-persisted">{tr!("settings.storage_persisted")}</p> }.into_any()
+            } else {
+                view! { <p data-testid="storage-persisted" role="note" class="warning">{tr!("settings.storage_not_persisted")}</p> }.into_any()
+            };
+            let usage = match (info.usage, info.quota) {
+                (Some(u), Some(q)) => rust_i18n::t!(
+                    "settings.storage_usage",
+                    used = flash_core::amount::format_bytes(u as u64),
+                    quota = flash_core::amount::format_bytes(q as u64)
+                )
+                .into_owned(),
+                _ => String::new(),
+            };
+            view! { {protected} <p class="hint">{usage}</p> }
+        })
+    };
     let keys_section = move || {
         identity.get().flatten().map(|id| {
             view! {
@@ -66,7 +104,13 @@ pub fn Settings() -> impl IntoView {
                 <label for="language">{tr!("settings.language")}</label>
                 <select id="language" on:change=on_change>{options}</select>
             </div>
+            <div class="field">
+                <label for="autolock">{tr!("settings.autolock")}</label>
+                <select id="autolock" on:change=on_autolock>{autolock_options}</select>
+            </div>
             {keys_section}
+            <h2>{tr!("settings.storage")}</h2>
+            {storage_section}
             <h2>{tr!("settings.offline")}</h2>
             <p data-testid="offline-status">{offline_text}</p>
             <h2>{tr!("settings.about")}</h2>

@@ -115,4 +115,31 @@ describe("key vault", () => {
     assert.equal(address, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
     await context.close();
   });
+
+  test("auto-lock fires after the configured idle time, and activity postpones it", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.clock.install();
+    await page.goto(stack.app);
+    await appReady(page);
+    await page.getByRole("button", { name: "Restore from recovery words" }).click();
+    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
+    await setPassphrase(page, PASS);
+    await page.getByRole("button", { name: "Lock" }).waitFor();
+
+    // Settings: 1 minute, and storage durability is reported either way.
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+    await page.getByLabel("Lock automatically after").selectOption("1");
+    await page.getByTestId("storage-persisted").filter({ hasText: /Protected|Not protected/ }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Wallet" }).click();
+    const lockButton = page.getByRole("button", { name: "Lock" });
+
+    await page.clock.runFor(45_000);
+    await page.keyboard.press("Shift"); // activity
+    await page.clock.runFor(45_000);
+    assert.equal(await lockButton.isVisible(), true, "activity 45 s ago: still unlocked");
+    await page.clock.runFor(30_000);
+    await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
+    await context.close();
+  });
 });

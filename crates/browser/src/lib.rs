@@ -6,8 +6,10 @@
 pub mod clock;
 pub mod engine;
 pub mod idb;
+pub mod idle;
 pub mod page;
 pub mod random;
+pub mod storage;
 pub mod sw;
 
 pub use clock::BrowserClock;

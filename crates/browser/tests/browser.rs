@@ -55,3 +55,15 @@ async fn a_missing_worker_script_is_a_clear_error() {
     assert!(matches!(err, sw::SwError::Register(_)), "{err:?}");
     assert!(err.to_string().contains("reload to retry"));
 }
+
+#[wasm_bindgen_test]
+async fn storage_info_reports_usage_and_a_persistence_answer() {
+    let granted = flash_browser::storage::request_persistence().await;
+    let info = flash_browser::storage::info().await;
+    assert_eq!(
+        info.persisted, granted,
+        "persisted() agrees with what persist() answered"
+    );
+    assert!(info.quota.is_some_and(|q| q > 0.0), "{info:?}");
+    assert!(info.usage.is_some(), "{info:?}");
+}

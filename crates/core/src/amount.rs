@@ -78,9 +78,34 @@ impl Sats {
     }
 }
 
+/// A byte count for people: "0 B", "512 B", "1.5 KB", "20.0 MB", "1.2 GB" (decimal units, as
+/// browsers and operating systems report storage).
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1_000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1_000.0;
+    let mut unit = 0;
+    while value >= 1_000.0 && unit < UNITS.len() - 1 {
+        value /= 1_000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_for_people() {
+        assert_eq!(format_bytes(0), "0 B");
+        assert_eq!(format_bytes(999), "999 B");
+        assert_eq!(format_bytes(1_500), "1.5 KB");
+        assert_eq!(format_bytes(20_000_000), "20.0 MB");
+        assert_eq!(format_bytes(1_234_000_000), "1.2 GB");
+    }
 
     #[test]
     fn groups_like_each_locale() {
