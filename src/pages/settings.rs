@@ -48,7 +48,7 @@ pub fn Settings() -> impl IntoView {
             autolock.set(m);
         }
     };
-    let storage = LocalResource::new(|| flash_browser::storage::info());
+    let storage = LocalResource::new(flash_browser::storage::info);
     let storage_section = move || {
         storage.get().map(|info| {
             let protected = if info.persisted {
