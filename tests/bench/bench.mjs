@@ -60,6 +60,45 @@ async function loadTimes(browser, url) {
   return { cold, warm };
 }
 
+const ABOUT = "abandon ".repeat(11) + "about";
+const PASS = "correct horse battery staple";
+
+/** Unlock with the shipped KDF parameters: time from submit to unlocked, and the longest
+ * main-thread task (PerformanceObserver "longtask") while it ran. */
+async function unlockTimes(browser, url) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+    }).observe({ type: "longtask", buffered: true });
+  });
+  await page.goto(url);
+  await appReady(page);
+  await page.getByRole("button", { name: "Restore from recovery words" }).click();
+  await page.getByLabel("Your 12 or 24 recovery words").fill(ABOUT);
+  await page.getByLabel("Passphrase", { exact: true }).fill(PASS);
+  await page.getByLabel("Repeat passphrase").fill(PASS);
+  await page.getByRole("button", { name: "Create wallet" }).click();
+  await page.getByRole("button", { name: "Lock" }).waitFor();
+  const times = [];
+  const longest = [];
+  for (let i = 0; i < RUNS; i++) {
+    await page.reload();
+    await appReady(page);
+    await page.getByLabel("Passphrase").fill(PASS);
+    await page.evaluate(() => { window.__longTasks = []; });
+    const t0 = Date.now();
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await page.getByRole("button", { name: "Lock" }).waitFor();
+    times.push(Date.now() - t0);
+    longest.push(Math.max(0, ...(await page.evaluate(() => window.__longTasks))));
+  }
+  await context.close();
+  return { times, longest };
+}
+
 const stack = await startStack();
 const browser = await launchBrowser();
 try {
@@ -72,6 +111,10 @@ try {
   console.log(`\nLoad to interactive (navigation start -> flash-ready), ${RUNS} runs, loopback`);
   console.log(`  cold (fresh profile)     median ${median(cold).toFixed(0)} ms   [${cold.map((x) => x.toFixed(0)).join(", ")}]`);
   console.log(`  warm (service worker)    median ${median(warm).toFixed(0)} ms   [${warm.map((x) => x.toFixed(0)).join(", ")}]`);
+  const unlock = await unlockTimes(browser, stack.app);
+  console.log(`\nUnlock (Argon2id ${"m=19 MiB t=2 p=1"}), ${RUNS} runs`);
+  console.log(`  submit -> unlocked        median ${median(unlock.times)} ms   [${unlock.times.join(", ")}]`);
+  console.log(`  longest main-thread task  median ${median(unlock.longest).toFixed(0)} ms   [${unlock.longest.map((x) => x.toFixed(0)).join(", ")}]`);
   const totalBr = table.at(-1).br / 1024;
   console.log(`\nBudgets: brotli total ${totalBr.toFixed(1)} KB (budget ${BUDGET_BROTLI_KB} KB) ${totalBr <= BUDGET_BROTLI_KB ? "OK" : "OVER"}; ` +
     `cold median ${median(cold).toFixed(0)} ms (budget ${BUDGET_COLD_MS} ms) ${median(cold) <= BUDGET_COLD_MS ? "OK" : "OVER"}`);
