@@ -1,8 +1,9 @@
-//! The app root: context (engine handle, locale), the shell (header, navigation, update banner)
-//! and the routes. Each route renders inside its own error boundary, so one failing page never
-//! blanks the app.
+//! The app root: context (engine handle, status, locale), the one-writer-per-browser gate, the
+//! shell (header, navigation, update banner) and the routes. Each route renders inside its own
+//! error boundary, so one failing page never blanks the app.
 
-use flash_core::{Event, Status, WalletHandle};
+use flash_browser::tabs::{self, Claim};
+use flash_core::{Event, Status, WalletHandle, WalletState};
 use futures::StreamExt;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -11,6 +12,7 @@ use leptos_router::path;
 use crate::components::shell::Shell;
 use crate::i18n::Locale;
 use crate::pages;
+use crate::tr;
 
 /// Whether a newer build is installed and waiting (set by the service worker glue).
 #[derive(Debug, Clone, Copy)]
@@ -24,15 +26,20 @@ pub struct WalletStatus(pub RwSignal<Option<Status>>);
 #[derive(Debug, Clone, Copy)]
 pub struct OfflineSupport(pub RwSignal<Option<Result<(), String>>>);
 
-/// The application.
-#[component]
-pub fn App() -> impl IntoView {
-    let tag = Locale::detect();
-    rust_i18n::set_locale(tag);
-    provide_context(Locale(RwSignal::new(tag)));
-    let handle: WalletHandle = flash_browser::start_engine();
-    let status = WalletStatus(RwSignal::new(None));
-    provide_context(status);
+/// Which tab runs the engine, as this tab sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TabState {
+    Checking,
+    Owner,
+    /// Another tab had it when this one opened.
+    Elsewhere,
+    /// This tab had it and another took it over.
+    Lost,
+}
+
+/// Starts the engine once per page, with the event pump and auto-lock wired to it.
+fn start_engine(status: WalletStatus) -> WalletHandle {
+    let handle = flash_browser::start_engine();
     if let Ok(mut events) = handle.events() {
         leptos::task::spawn_local(async move {
             while let Some(Event::StatusChanged(s)) = events.next().await {
@@ -45,7 +52,7 @@ pub fn App() -> impl IntoView {
         let unlocked = status
             .0
             .get_untracked()
-            .is_some_and(|s| s.state == flash_core::WalletState::Unlocked);
+            .is_some_and(|s| s.state == WalletState::Unlocked);
         if unlocked {
             let h = idle_handle.clone();
             leptos::task::spawn_local(async move {
@@ -53,12 +60,53 @@ pub fn App() -> impl IntoView {
             });
         }
     });
-    provide_context(handle);
+    handle
+}
+
+/// The application.
+#[component]
+pub fn App() -> impl IntoView {
+    let tag = Locale::detect();
+    rust_i18n::set_locale(tag);
+    provide_context(Locale(RwSignal::new(tag)));
+    let status = WalletStatus(RwSignal::new(None));
+    provide_context(status);
     let update = UpdateAvailable(RwSignal::new(false));
     provide_context(update);
     let offline = OfflineSupport(RwSignal::new(None));
     provide_context(offline);
+    let tab = RwSignal::new(TabState::Checking);
+    let engine: StoredValue<Option<WalletHandle>, LocalStorage> = StoredValue::new_local(None);
 
+    // When another tab takes over: wipe our keys first, then say so.
+    let on_lost = move || {
+        if let Some(h) = engine.get_value() {
+            leptos::task::spawn_local(async move {
+                let _ = h.lock().await;
+                tab.set(TabState::Lost);
+            });
+        } else {
+            tab.set(TabState::Lost);
+        }
+    };
+    let become_owner = move || {
+        if engine.with_value(Option::is_none) {
+            engine.set_value(Some(start_engine(status)));
+        }
+        tab.set(TabState::Owner);
+    };
+    leptos::task::spawn_local(async move {
+        match tabs::claim(on_lost).await {
+            Claim::Owner => become_owner(),
+            Claim::Elsewhere => tab.set(TabState::Elsewhere),
+        }
+    });
+    let take_over = move |_| {
+        leptos::task::spawn_local(async move {
+            tabs::take_over(on_lost).await;
+            become_owner();
+        });
+    };
     leptos::task::spawn_local(async move {
         let result = flash_browser::sw::register("/sw.js", move || update.0.set(true)).await;
         offline.0.set(Some(result.map_err(|e| e.to_string())));
@@ -66,9 +114,15 @@ pub fn App() -> impl IntoView {
     // Runs once the first render is in the DOM: the app is interactive from here.
     Effect::new(move |_| flash_browser::page::mark_ready());
 
-    view! {
-        <Router>
-            <Shell>
+    // The routes mount once, when this tab first owns the engine, and stay mounted (hidden)
+    // while another tab has it: the engine is locked then, and nothing is torn down mid-flight.
+    let routes = move || {
+        let Some(handle) = engine.get_value() else {
+            return ().into_any();
+        };
+        provide_context(handle);
+        view! {
+            <div class="routes" hidden=move || tab.get() != TabState::Owner>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=path!("/") view=pages::home::Home />
                     <Route path=path!("/send") view=pages::send::Send />
@@ -77,7 +131,35 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/pos") view=pages::pos::Pos />
                     <Route path=path!("/settings") view=pages::settings::Settings />
                 </Routes>
-            </Shell>
+            </div>
+        }
+        .into_any()
+    };
+    let other_tab = move || {
+        let message = if tab.get() == TabState::Lost {
+            tr!("tabs.moved").into_any()
+        } else {
+            tr!("tabs.elsewhere").into_any()
+        };
+        view! {
+            <section class="page" data-page="other-tab" aria-labelledby="other-tab-title">
+                <h1 id="other-tab-title">{tr!("tabs.title")}</h1>
+                <p>{message}</p>
+                <button type="button" on:click=take_over>{tr!("tabs.use_here")}</button>
+            </section>
+        }
+    };
+    let has_engine =
+        Memo::new(move |_| tab.get() == TabState::Owner || engine.with_value(Option::is_some));
+    let away = move || matches!(tab.get(), TabState::Elsewhere | TabState::Lost);
+    let content = view! {
+        <Show when=move || has_engine.get()>{routes}</Show>
+        <Show when=away>{other_tab}</Show>
+    };
+
+    view! {
+        <Router>
+            <Shell>{content}</Shell>
         </Router>
     }
 }

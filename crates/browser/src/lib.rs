@@ -11,6 +11,7 @@ pub mod page;
 pub mod random;
 pub mod storage;
 pub mod sw;
+pub mod tabs;
 
 pub use clock::BrowserClock;
 pub use engine::start_engine;

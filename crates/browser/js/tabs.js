@@ -1,0 +1,53 @@
+// One writer across tabs: an exclusive Web Lock names the tab that runs the wallet engine.
+// Thin glue over navigator.locks and BroadcastChannel; the logic stays in Rust.
+const CHANNEL = "flash-tabs";
+
+function hold() {
+  // The lock is held until this promise settles: never, so until the tab goes away or the
+  // lock is stolen by another tab.
+  return new Promise(() => {});
+}
+
+export function locksSupported() {
+  return !!(globalThis.navigator && navigator.locks && navigator.locks.request);
+}
+
+// Resolves true when this tab got the lock, false when another tab holds it.
+// `onLost` runs if another tab later takes the lock over.
+export function claim(name, onLost) {
+  return new Promise((resolve) => {
+    navigator.locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(false);
+          return undefined;
+        }
+        resolve(true);
+        return hold();
+      })
+      .catch((e) => {
+        if (e && e.name === "AbortError") onLost();
+      });
+  });
+}
+
+// Takes the lock from whichever tab holds it; resolves once this tab holds it.
+export function steal(name, onLost) {
+  return new Promise((resolve) => {
+    navigator.locks
+      .request(name, { steal: true }, () => {
+        resolve(true);
+        new BroadcastChannel(CHANNEL).postMessage("owner-changed");
+        return hold();
+      })
+      .catch((e) => {
+        if (e && e.name === "AbortError") onLost();
+      });
+  });
+}
+
+// Calls `onMessage` for every message other tabs broadcast.
+export function listen(onMessage) {
+  if (!globalThis.BroadcastChannel) return;
+  new BroadcastChannel(CHANNEL).onmessage = (e) => onMessage(String(e.data));
+}

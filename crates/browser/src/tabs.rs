@@ -1,0 +1,67 @@
+//! One writer across tabs. An exclusive Web Lock elects the tab that runs the engine; another
+//! tab shows "open in another tab" and can take over, which makes the first tab lock itself.
+//! BroadcastChannel tells the other tabs when the owner changed. Two tabs never run two
+//! engines on the same proofs.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen(module = "/js/tabs.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = locksSupported)]
+    fn locks_supported() -> bool;
+    #[wasm_bindgen(js_name = claim)]
+    fn js_claim(name: &str, on_lost: &Closure<dyn FnMut()>) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = steal)]
+    fn js_steal(name: &str, on_lost: &Closure<dyn FnMut()>) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = listen)]
+    fn js_listen(on_message: &Closure<dyn FnMut(String)>);
+}
+
+/// The lock's name.
+const LOCK: &str = "flash-engine";
+
+/// Whether this tab may run the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This tab holds the lock.
+    Owner,
+    /// Another tab holds it.
+    Elsewhere,
+}
+
+fn lost_closure(on_lost: impl Fn() + 'static) -> Closure<dyn FnMut()> {
+    Closure::new(on_lost)
+}
+
+/// Tries to become the engine's tab without waiting. `on_lost` runs if another tab takes over
+/// later. Browsers without Web Locks (very old ones) make every tab an owner.
+pub async fn claim(on_lost: impl Fn() + 'static) -> Claim {
+    if !locks_supported() {
+        return Claim::Owner;
+    }
+    let cb = lost_closure(on_lost);
+    let got = JsFuture::from(js_claim(LOCK, &cb)).await;
+    cb.forget(); // may run for the rest of the page's life
+    match got.ok().and_then(|v| v.as_bool()) {
+        Some(false) => Claim::Elsewhere,
+        _ => Claim::Owner,
+    }
+}
+
+/// Takes the engine over from the tab that has it (which is told, and locks itself).
+pub async fn take_over(on_lost: impl Fn() + 'static) {
+    if !locks_supported() {
+        return;
+    }
+    let cb = lost_closure(on_lost);
+    let _ = JsFuture::from(js_steal(LOCK, &cb)).await;
+    cb.forget();
+}
+
+/// Calls `on_message` with what other tabs broadcast ("owner-changed").
+pub fn listen(on_message: impl Fn(String) + 'static) {
+    let cb = Closure::<dyn FnMut(String)>::new(on_message);
+    js_listen(&cb);
+    cb.forget();
+}
