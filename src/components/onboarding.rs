@@ -21,6 +21,7 @@ enum Step {
         phrase: String,
     },
     Restore,
+    RestoreFile,
 }
 
 /// The create-or-restore flow.
@@ -59,6 +60,9 @@ pub fn Onboarding() -> impl IntoView {
                 </button>
                 <button type="button" class="secondary" on:click=move |_| { error.set(None); step.set(Step::Restore) }>
                     {tr!("onboarding.restore")}
+                </button>
+                <button type="button" class="secondary" on:click=move |_| { error.set(None); step.set(Step::RestoreFile) }>
+                    {tr!("onboarding.restore_file")}
                 </button>
             </div>
         }
@@ -125,6 +129,7 @@ pub fn Onboarding() -> impl IntoView {
         }
         Step::Passphrase { phrase } => view! { <SetPassphrase phrase=Some(phrase) error /> }.into_any(),
         Step::Restore => view! { <SetPassphrase phrase=None error /> }.into_any(),
+        Step::RestoreFile => view! { <RestoreFile error /> }.into_any(),
     }
     };
     view! {
@@ -214,6 +219,59 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
             </div>
             <button type="submit" disabled=move || setup.pending().get()>
                 {move || if setup.pending().get() { crate::t_now!("passphrase.working") } else { crate::t_now!("passphrase.submit") }}
+            </button>
+        </form>
+    }
+}
+
+/// Restore from an encrypted backup file and its passphrase.
+#[component]
+fn RestoreFile(error: RwSignal<Option<String>>) -> impl IntoView {
+    let handle = expect_context::<WalletHandle>();
+    let input: NodeRef<leptos::html::Input> = NodeRef::new();
+    let pass = RwSignal::new(String::new());
+    let restore = Action::new_local(move |pass: &String| {
+        let handle = handle.clone();
+        let pass = pass.clone();
+        async move {
+            let Some(el) = input.get_untracked() else {
+                return;
+            };
+            let result = match flash_browser::files::read_picked(&el).await {
+                Ok(bytes) => handle
+                    .import_backup(bytes, &pass)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(()) => {
+                    flash_browser::storage::request_persistence().await;
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        restore.dispatch(pass.get_untracked());
+    };
+    view! {
+        <form class="stack" on:submit=on_submit>
+            <h2>{tr!("onboarding.file_title")}</h2>
+            <div class="field">
+                <label for="backup-file">{tr!("onboarding.file_label")}</label>
+                <input id="backup-file" type="file" accept="application/json,.json" required node_ref=input />
+            </div>
+            <div class="field">
+                <label for="backup-passphrase">{tr!("onboarding.file_passphrase")}</label>
+                <input id="backup-passphrase" type="password" autocomplete="current-password" required
+                    on:input=move |ev| pass.set(event_target_value(&ev)) />
+            </div>
+            <button type="submit" disabled=move || restore.pending().get()>
+                {move || if restore.pending().get() { crate::t_now!("onboarding.file_working") } else { crate::t_now!("onboarding.file_submit") }}
             </button>
         </form>
     }

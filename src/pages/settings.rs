@@ -16,6 +16,8 @@ pub fn Settings() -> impl IntoView {
     let offline = expect_context::<OfflineSupport>();
     let status = expect_context::<WalletStatus>();
     let handle = expect_context::<WalletHandle>();
+    let handle_for_backup = handle.clone();
+    let backups_made = RwSignal::new(0u32);
     let identity = LocalResource::new(move || {
         let unlocked = status
             .0
@@ -68,6 +70,54 @@ pub fn Settings() -> impl IntoView {
             view! { {protected} <p class="hint">{usage}</p> }
         })
     };
+    let backup_handle = handle_for_backup.clone();
+    let last_backup = LocalResource::new(move || {
+        let unlocked = status
+            .0
+            .get()
+            .is_some_and(|s| s.state == WalletState::Unlocked);
+        let _ = backups_made.get();
+        let handle = backup_handle.clone();
+        async move {
+            if unlocked {
+                handle.last_backup().await.ok()
+            } else {
+                None
+            }
+        }
+    });
+    let export_handle = handle_for_backup.clone();
+    let export = Action::new_local(move |_: &()| {
+        let handle = export_handle.clone();
+        async move {
+            let file = handle.export_backup().await.map_err(|e| e.to_string())?;
+            flash_browser::files::download("flash-wallet-backup.json", &file, "application/json")
+                .map_err(|e| e.to_string())?;
+            backups_made.update(|n| *n += 1);
+            Ok::<(), String>(())
+        }
+    });
+    let backup_section = move || {
+        last_backup.get().flatten().map(|last| {
+            let when = match last {
+                Some(ms) => rust_i18n::t!("settings.backup_last", when = flash_browser::files::format_time(ms, locale.get()))
+                    .into_owned(),
+                None => crate::t_now!("settings.backup_never"),
+            };
+            let error = move || export.value().get().and_then(Result::err);
+            view! {
+                <h2>{tr!("settings.backups")}</h2>
+                <ul class="backups">
+                    <li>{tr!("settings.backup_words")}</li>
+                    <li data-testid="last-backup">{when}</li>
+                </ul>
+                <button type="button" on:click=move |_| { export.dispatch(()); }>{tr!("settings.backup_download")}</button>
+                <Show when=move || error().is_some()>
+                    <p role="alert" class="error">{move || error().unwrap_or_default()}</p>
+                </Show>
+            }
+        })
+    };
     let keys_section = move || {
         identity.get().flatten().map(|id| {
             view! {
@@ -109,6 +159,7 @@ pub fn Settings() -> impl IntoView {
                 <select id="autolock" on:change=on_autolock>{autolock_options}</select>
             </div>
             {keys_section}
+            {backup_section}
             <h2>{tr!("settings.storage")}</h2>
             {storage_section}
             <h2>{tr!("settings.offline")}</h2>

@@ -2,6 +2,9 @@
 // headless Chromium with real IndexedDB, against the local stack.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { appReady, launchBrowser, startStack } from "../support/stack.mjs";
 
 const PASS = "correct horse battery staple";
@@ -141,5 +144,52 @@ describe("key vault", () => {
     await page.clock.runFor(30_000);
     await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
     await context.close();
+  });
+
+  test("backup file: export, then import in a fresh profile gives the same wallet; bad files are refused", async () => {
+    const a = await browser.newContext();
+    const page = await a.newPage();
+    await page.goto(stack.app);
+    await appReady(page);
+    await page.getByRole("button", { name: "Restore from recovery words" }).click();
+    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
+    await setPassphrase(page, PASS);
+    await page.getByRole("button", { name: "Lock" }).waitFor();
+    const original = await identity(page);
+    await page.getByTestId("last-backup").filter({ hasText: "none made yet" }).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download encrypted backup" }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), "flash-wallet-backup.json");
+    const file = join(tmpdir(), `flash-backup-${process.pid}.json`);
+    await download.saveAs(file); // the download itself goes with its context
+    const content = readFileSync(file, "utf8");
+    assert.doesNotMatch(content, /abandon|about/, "the file reveals nothing");
+    await page.getByTestId("last-backup").filter({ hasText: "last made" }).waitFor();
+    await a.close();
+
+    const b = await browser.newContext();
+    const fresh = await b.newPage();
+    await fresh.goto(stack.app);
+    await appReady(fresh);
+    await fresh.getByRole("button", { name: "Restore from a backup file" }).click();
+    const truncated = join(tmpdir(), `flash-truncated-${process.pid}.json`);
+    writeFileSync(truncated, content.slice(0, content.length / 2));
+    await fresh.getByLabel("Backup file").setInputFiles(truncated);
+    await fresh.getByLabel("The passphrase the backup was made with").fill(PASS);
+    await fresh.getByRole("button", { name: "Restore" }).click();
+    await fresh.getByRole("alert").filter({ hasText: "damaged or incomplete" }).waitFor();
+    await fresh.getByLabel("Backup file").setInputFiles(file);
+    await fresh.getByLabel("The passphrase the backup was made with").fill("wrong passphrase");
+    await fresh.getByRole("button", { name: "Restore" }).click();
+    await fresh.getByRole("alert").filter({ hasText: "that passphrase is not right" }).waitFor();
+    await fresh.getByLabel("The passphrase the backup was made with").fill(PASS);
+    await fresh.getByRole("button", { name: "Restore" }).click();
+    await fresh.getByRole("button", { name: "Lock" }).waitFor();
+    assert.deepEqual(await identity(fresh), original);
+    await b.close();
+    rmSync(file, { force: true });
+    rmSync(truncated, { force: true });
   });
 });

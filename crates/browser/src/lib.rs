@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod engine;
+pub mod files;
 pub mod idb;
 pub mod idle;
 pub mod page;

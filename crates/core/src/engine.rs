@@ -116,6 +116,13 @@ enum Command {
     },
     Lock(oneshot::Sender<()>),
     Identity(Reply<Identity>),
+    ExportBackup(Reply<Vec<u8>>),
+    ImportBackup {
+        file: Vec<u8>,
+        passphrase: Zeroizing<String>,
+        reply: Reply<Identity>,
+    },
+    LastBackup(Reply<Option<u64>>),
 }
 
 /// The UI's only way into the engine. Cloning is cheap; all clones talk to the same engine.
@@ -189,6 +196,31 @@ impl WalletHandle {
             .unbounded_send(Command::Lock(reply))
             .map_err(|_| EngineError::Stopped)?;
         answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// The encrypted backup file (needs an unlocked wallet); remembers when it was made.
+    pub async fn export_backup(&self) -> Result<Vec<u8>, EngineError> {
+        self.ask(Command::ExportBackup).await
+    }
+
+    /// Restores a backup file on a device with no wallet, opening it with `passphrase`.
+    pub async fn import_backup(
+        &self,
+        file: Vec<u8>,
+        passphrase: &str,
+    ) -> Result<Identity, EngineError> {
+        let passphrase = Zeroizing::new(passphrase.to_string());
+        self.ask(|reply| Command::ImportBackup {
+            file,
+            passphrase,
+            reply,
+        })
+        .await
+    }
+
+    /// When the last backup file was made (ms since the epoch), if ever.
+    pub async fn last_backup(&self) -> Result<Option<u64>, EngineError> {
+        self.ask(Command::LastBackup).await
     }
 
     /// The wallet's public identifiers (needs an unlocked wallet).
@@ -293,13 +325,7 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
             Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
         };
         let vault = Vault::unlock(store, pass, &self.clock).await?;
-        let words = vault
-            .get(RECORDS, MNEMONIC)
-            .await?
-            .ok_or_else(|| VaultError::Tampered("the recovery phrase record is missing".into()))?;
-        let text = std::str::from_utf8(&words)
-            .map_err(|_| VaultError::Tampered("recovery phrase".into()))?;
-        let keys = KeyHierarchy::from_mnemonic(&keys::parse(text)?);
+        let keys = Self::keys_of(&vault).await?;
         // Older vaults get today's KDF cost while we have the passphrase at hand.
         vault
             .upgrade_kdf(pass, KdfParams::DEFAULT, &self.random)
@@ -307,6 +333,32 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
         let id = identity_of(&keys)?;
         self.phase = Phase::Unlocked { vault, keys };
         Ok(id)
+    }
+
+    async fn import(&mut self, file: &[u8], pass: &str) -> Result<Identity, EngineError> {
+        let store = match &self.phase {
+            Phase::NoWallet(s) => s.clone(),
+            Phase::Locked(_) | Phase::Unlocked { .. } => {
+                return Err(VaultError::AlreadyExists.into())
+            }
+            Phase::Unavailable(e) => return Err(e.clone().into()),
+            Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
+        };
+        let vault = Vault::import_backup(store, file, pass).await?;
+        let keys = Self::keys_of(&vault).await?;
+        let id = identity_of(&keys)?;
+        self.phase = Phase::Unlocked { vault, keys };
+        Ok(id)
+    }
+
+    async fn keys_of(vault: &Vault<S>) -> Result<KeyHierarchy, EngineError> {
+        let words = vault
+            .get(RECORDS, MNEMONIC)
+            .await?
+            .ok_or_else(|| VaultError::Tampered("the recovery phrase record is missing".into()))?;
+        let text = std::str::from_utf8(&words)
+            .map_err(|_| VaultError::Tampered("recovery phrase".into()))?;
+        Ok(KeyHierarchy::from_mnemonic(&keys::parse(text)?))
     }
 
     fn lock(&mut self) {
@@ -353,6 +405,32 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
             Command::Lock(reply) => {
                 self.lock();
                 let _ = reply.send(());
+            }
+            Command::ExportBackup(reply) => {
+                let result = match &self.phase {
+                    Phase::Unlocked { vault, .. } => vault
+                        .export_backup(&self.clock)
+                        .await
+                        .map_err(EngineError::from),
+                    _ => Err(EngineError::Locked),
+                };
+                let _ = reply.send(result);
+            }
+            Command::ImportBackup {
+                file,
+                passphrase,
+                reply,
+            } => {
+                let _ = reply.send(self.import(&file, &passphrase).await);
+            }
+            Command::LastBackup(reply) => {
+                let result = match &self.phase {
+                    Phase::Unlocked { vault, .. } => {
+                        vault.last_backup_ms().await.map_err(EngineError::from)
+                    }
+                    _ => Err(EngineError::Locked),
+                };
+                let _ = reply.send(result);
             }
             Command::Identity(reply) => {
                 let result = match &self.phase {

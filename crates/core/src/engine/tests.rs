@@ -139,3 +139,33 @@ fn a_stopped_engine_is_reported_not_hung() {
     assert_eq!(err, EngineError::Stopped);
     assert!(err.to_string().contains("reload the page"));
 }
+
+#[test]
+fn a_backup_file_restores_the_wallet_on_another_device() {
+    let (mut pool, handle) = start(MemoryStore::new());
+    let id = pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
+    assert_eq!(pool.run_until(handle.last_backup()).unwrap(), None);
+    let file = pool.run_until(handle.export_backup()).unwrap();
+    assert_eq!(pool.run_until(handle.last_backup()).unwrap(), Some(42));
+
+    let (mut pool2, other) = start(MemoryStore::new());
+    let truncated = pool2
+        .run_until(other.import_backup(file[..file.len() - 10].to_vec(), PASS))
+        .unwrap_err();
+    assert!(
+        truncated.to_string().contains("damaged or incomplete"),
+        "{truncated}"
+    );
+    assert_eq!(
+        pool2.run_until(other.status()).unwrap().state,
+        WalletState::NoWallet
+    );
+    assert_eq!(
+        pool2.run_until(other.import_backup(file, PASS)).unwrap(),
+        id
+    );
+    assert_eq!(
+        pool2.run_until(other.status()).unwrap().state,
+        WalletState::Unlocked
+    );
+}

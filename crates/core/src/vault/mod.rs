@@ -5,6 +5,7 @@
 //! re-wraps one key. Record names are keyed hashes, so even the shape of the data (which mints,
 //! which contacts) does not show at rest. Keys in memory are zeroized when the vault locks.
 
+pub mod backup;
 pub mod envelope;
 pub mod kdf;
 
