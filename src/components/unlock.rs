@@ -10,6 +10,7 @@ use crate::tr;
 #[component]
 pub fn Unlock() -> impl IntoView {
     let handle = expect_context::<WalletHandle>();
+    let handle_passkey = handle.clone();
     let passphrase = RwSignal::new(String::new());
     let unlock = Action::new_local(move |pass: &String| {
         let handle = handle.clone();
@@ -27,7 +28,37 @@ pub fn Unlock() -> impl IntoView {
         unlock.dispatch(passphrase.get_untracked());
         passphrase.set(String::new());
     };
-    let error = move || unlock.value().get().and_then(|r| r.err());
+    let passkey_handle = handle_passkey.clone();
+    let passkey = LocalResource::new(move || {
+        let handle = passkey_handle.clone();
+        async move { handle.passkey().await.ok().flatten() }
+    });
+    let with_passkey = Action::new_local(move |_: &()| {
+        let handle = handle_passkey.clone();
+        async move {
+            let request = handle
+                .passkey()
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| flash_core::vault::VaultError::NoPasskey.to_string())?;
+            let output =
+                flash_browser::passkey::evaluate(&request.credential_id, &request.prf_salt)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            handle
+                .unlock_with_passkey(output)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    });
+    let error = move || {
+        unlock
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .or_else(|| with_passkey.value().get().and_then(|r| r.err()))
+    };
     view! {
         <form class="stack" on:submit=on_submit aria-labelledby="unlock-title">
             <h2 id="unlock-title">{tr!("unlock.title")}</h2>
@@ -42,6 +73,11 @@ pub fn Unlock() -> impl IntoView {
             <button type="submit" disabled=move || unlock.pending().get()>
                 {move || if unlock.pending().get() { crate::t_now!("unlock.working") } else { crate::t_now!("unlock.submit") }}
             </button>
+            <Show when=move || passkey.get().flatten().is_some()>
+                <button type="button" class="secondary" on:click=move |_| { with_passkey.dispatch(()); }>
+                    {tr!("unlock.passkey")}
+                </button>
+            </Show>
         </form>
     }
 }

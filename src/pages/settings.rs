@@ -118,6 +118,72 @@ pub fn Settings() -> impl IntoView {
             }
         })
     };
+    let passkey_handle = handle_for_backup.clone();
+    let passkey_changed = RwSignal::new(0u32);
+    let passkey = LocalResource::new(move || {
+        let unlocked = status
+            .0
+            .get()
+            .is_some_and(|s| s.state == WalletState::Unlocked);
+        let _ = passkey_changed.get();
+        let handle = passkey_handle.clone();
+        async move {
+            if unlocked {
+                handle.passkey().await.ok().map(|p| p.is_some())
+            } else {
+                None
+            }
+        }
+    });
+    let change_handle = handle_for_backup.clone();
+    let change_passkey = Action::new_local(move |add: &bool| {
+        let handle = change_handle.clone();
+        let add = *add;
+        async move {
+            let result = if add {
+                match flash_browser::passkey::create().await {
+                    Ok((id, salt, output)) => handle
+                        .add_passkey(id, salt, output)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            } else {
+                handle.remove_passkey().await.map_err(|e| e.to_string())
+            };
+            passkey_changed.update(|n| *n += 1);
+            result
+        }
+    });
+    let passkey_section = move || {
+        passkey.get().flatten().map(|has| {
+            let error = move || change_passkey.value().get().and_then(Result::err);
+            let body = if has {
+                view! {
+                    <p data-testid="passkey-status">{tr!("settings.passkey_on")}</p>
+                    <button type="button" class="secondary" on:click=move |_| { change_passkey.dispatch(false); }>
+                        {tr!("settings.passkey_remove")}
+                    </button>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <p data-testid="passkey-status" class="hint">{tr!("settings.passkey_off")}</p>
+                    <button type="button" on:click=move |_| { change_passkey.dispatch(true); }>
+                        {tr!("settings.passkey_add")}
+                    </button>
+                }
+                .into_any()
+            };
+            view! {
+                <h2>{tr!("settings.passkey")}</h2>
+                {body}
+                <Show when=move || error().is_some()>
+                    <p role="alert" class="error">{move || error().unwrap_or_default()}</p>
+                </Show>
+            }
+        })
+    };
     let keys_section = move || {
         identity.get().flatten().map(|id| {
             view! {
@@ -160,6 +226,7 @@ pub fn Settings() -> impl IntoView {
             </div>
             {keys_section}
             {backup_section}
+            {passkey_section}
             <h2>{tr!("settings.storage")}</h2>
             {storage_section}
             <h2>{tr!("settings.offline")}</h2>

@@ -81,7 +81,7 @@ async function unlockTimes(browser, url) {
   await page.getByLabel("Passphrase", { exact: true }).fill(PASS);
   await page.getByLabel("Repeat passphrase").fill(PASS);
   await page.getByRole("button", { name: "Create wallet" }).click();
-  await page.getByRole("button", { name: "Lock" }).waitFor();
+  await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
   const times = [];
   const longest = [];
   for (let i = 0; i < RUNS; i++) {
@@ -90,8 +90,8 @@ async function unlockTimes(browser, url) {
     await page.getByLabel("Passphrase").fill(PASS);
     await page.evaluate(() => { window.__longTasks = []; });
     const t0 = Date.now();
-    await page.getByRole("button", { name: "Unlock" }).click();
-    await page.getByRole("button", { name: "Lock" }).waitFor();
+    await page.getByRole("button", { name: "Unlock", exact: true }).click();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
     times.push(Date.now() - t0);
     longest.push(Math.max(0, ...(await page.evaluate(() => window.__longTasks))));
   }

@@ -26,7 +26,7 @@ describe("one writer across tabs", () => {
     await first.getByLabel("Passphrase", { exact: true }).fill("correct horse battery staple");
     await first.getByLabel("Repeat passphrase").fill("correct horse battery staple");
     await first.getByRole("button", { name: "Create wallet" }).click();
-    await first.getByRole("button", { name: "Lock" }).waitFor();
+    await first.getByRole("button", { name: "Lock", exact: true }).waitFor();
 
     const second = await context.newPage();
     await second.goto(stack.app);

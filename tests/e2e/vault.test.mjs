@@ -64,7 +64,7 @@ describe("key vault", () => {
     await setPassphrase(page, "short");
     await page.getByRole("alert").filter({ hasText: "at least 10 characters" }).waitFor();
     await setPassphrase(page, PASS);
-    await page.getByRole("button", { name: "Lock" }).waitFor();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
     assert.equal(await page.locator(".balance .amount").textContent(), "0 sats");
     const created = await identity(page);
     assert.match(created.npub, /^npub1[02-9ac-hj-np-z]{58}$/);
@@ -75,16 +75,16 @@ describe("key vault", () => {
     await appReady(page);
     await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
     await page.getByLabel("Passphrase").fill("not my passphrase");
-    await page.getByRole("button", { name: "Unlock" }).click();
+    await page.getByRole("button", { name: "Unlock", exact: true }).click();
     await page.getByRole("alert").filter({ hasText: "that passphrase is not right" }).waitFor();
     await page.getByLabel("Passphrase").fill(PASS);
-    await page.getByRole("button", { name: "Unlock" }).click();
-    await page.getByRole("button", { name: "Lock" }).waitFor();
+    await page.getByRole("button", { name: "Unlock", exact: true }).click();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
     assert.deepEqual(await identity(page), created);
 
     // Lock on demand.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Wallet" }).click();
-    await page.getByRole("button", { name: "Lock" }).click();
+    await page.getByRole("button", { name: "Lock", exact: true }).click();
     await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
     await context.close();
 
@@ -96,7 +96,7 @@ describe("key vault", () => {
     await page2.getByRole("button", { name: "Restore from recovery words" }).click();
     await page2.getByLabel("Your 12 or 24 recovery words").fill(`  ${words.join("  ").toUpperCase()} `);
     await setPassphrase(page2, "a different passphrase here");
-    await page2.getByRole("button", { name: "Lock" }).waitFor();
+    await page2.getByRole("button", { name: "Lock", exact: true }).waitFor();
     assert.deepEqual(await identity(page2), created);
     await other.close();
   });
@@ -113,7 +113,7 @@ describe("key vault", () => {
     await page.getByRole("alert").filter({ hasText: 'word 2 ("abandn")' }).waitFor();
     await page.getByLabel("Your 12 or 24 recovery words").fill(about);
     await page.getByRole("button", { name: "Create wallet" }).click();
-    await page.getByRole("button", { name: "Lock" }).waitFor();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
     const { address } = await identity(page);
     assert.equal(address, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
     await context.close();
@@ -128,14 +128,14 @@ describe("key vault", () => {
     await page.getByRole("button", { name: "Restore from recovery words" }).click();
     await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
     await setPassphrase(page, PASS);
-    await page.getByRole("button", { name: "Lock" }).waitFor();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
 
     // Settings: 1 minute, and storage durability is reported either way.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
     await page.getByLabel("Lock automatically after").selectOption("1");
     await page.getByTestId("storage-persisted").filter({ hasText: /Protected|Not protected/ }).waitFor();
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Wallet" }).click();
-    const lockButton = page.getByRole("button", { name: "Lock" });
+    const lockButton = page.getByRole("button", { name: "Lock", exact: true });
 
     await page.clock.runFor(45_000);
     await page.keyboard.press("Shift"); // activity
@@ -154,7 +154,7 @@ describe("key vault", () => {
     await page.getByRole("button", { name: "Restore from recovery words" }).click();
     await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
     await setPassphrase(page, PASS);
-    await page.getByRole("button", { name: "Lock" }).waitFor();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
     const original = await identity(page);
     await page.getByTestId("last-backup").filter({ hasText: "none made yet" }).waitFor();
     const [download] = await Promise.all([
@@ -186,7 +186,7 @@ describe("key vault", () => {
     await fresh.getByRole("alert").filter({ hasText: "that passphrase is not right" }).waitFor();
     await fresh.getByLabel("The passphrase the backup was made with").fill(PASS);
     await fresh.getByRole("button", { name: "Restore" }).click();
-    await fresh.getByRole("button", { name: "Lock" }).waitFor();
+    await fresh.getByRole("button", { name: "Lock", exact: true }).waitFor();
     assert.deepEqual(await identity(fresh), original);
     await b.close();
     rmSync(file, { force: true });

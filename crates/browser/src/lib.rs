@@ -9,6 +9,7 @@ pub mod files;
 pub mod idb;
 pub mod idle;
 pub mod page;
+pub mod passkey;
 pub mod random;
 pub mod storage;
 pub mod sw;

@@ -13,6 +13,7 @@ use crate::keys::{self, KeyHierarchy, MnemonicError};
 use crate::passphrase::{self, Weakness};
 use crate::ports::{Clock, Random};
 use crate::store::{Store, StoreError, RECORDS};
+use crate::vault::passkey::PasskeyRequest;
 use crate::vault::{KdfParams, Vault, VaultError};
 
 /// The vault record holding the recovery phrase.
@@ -123,6 +124,18 @@ enum Command {
         reply: Reply<Identity>,
     },
     LastBackup(Reply<Option<u64>>),
+    Passkey(Reply<Option<PasskeyRequest>>),
+    AddPasskey {
+        credential_id: Vec<u8>,
+        prf_salt: Vec<u8>,
+        prf_output: Zeroizing<Vec<u8>>,
+        reply: Reply<()>,
+    },
+    RemovePasskey(Reply<()>),
+    UnlockWithPasskey {
+        prf_output: Zeroizing<Vec<u8>>,
+        reply: Reply<Identity>,
+    },
 }
 
 /// The UI's only way into the engine. Cloning is cheap; all clones talk to the same engine.
@@ -221,6 +234,40 @@ impl WalletHandle {
     /// When the last backup file was made (ms since the epoch), if ever.
     pub async fn last_backup(&self) -> Result<Option<u64>, EngineError> {
         self.ask(Command::LastBackup).await
+    }
+
+    /// The passkey set up for this wallet, if any (also while locked).
+    pub async fn passkey(&self) -> Result<Option<PasskeyRequest>, EngineError> {
+        self.ask(Command::Passkey).await
+    }
+
+    /// Adds a passkey unlock from its credential id, PRF salt and PRF output (needs unlocked).
+    pub async fn add_passkey(
+        &self,
+        credential_id: Vec<u8>,
+        prf_salt: Vec<u8>,
+        prf_output: Vec<u8>,
+    ) -> Result<(), EngineError> {
+        let prf_output = Zeroizing::new(prf_output);
+        self.ask(|reply| Command::AddPasskey {
+            credential_id,
+            prf_salt,
+            prf_output,
+            reply,
+        })
+        .await
+    }
+
+    /// Removes the passkey unlock (needs unlocked).
+    pub async fn remove_passkey(&self) -> Result<(), EngineError> {
+        self.ask(Command::RemovePasskey).await
+    }
+
+    /// Unlocks with the passkey's PRF output.
+    pub async fn unlock_with_passkey(&self, prf_output: Vec<u8>) -> Result<Identity, EngineError> {
+        let prf_output = Zeroizing::new(prf_output);
+        self.ask(|reply| Command::UnlockWithPasskey { prf_output, reply })
+            .await
     }
 
     /// The wallet's public identifiers (needs an unlocked wallet).
@@ -351,6 +398,21 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
         Ok(id)
     }
 
+    async fn unlock_passkey(&mut self, prf: &[u8]) -> Result<Identity, EngineError> {
+        let store = match &self.phase {
+            Phase::Locked(s) => s.clone(),
+            Phase::Unlocked { keys, .. } => return identity_of(keys),
+            Phase::NoWallet(_) => return Err(VaultError::NoVault.into()),
+            Phase::Unavailable(e) => return Err(e.clone().into()),
+            Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
+        };
+        let vault = Vault::unlock_with_passkey(store, prf, &self.clock).await?;
+        let keys = Self::keys_of(&vault).await?;
+        let id = identity_of(&keys)?;
+        self.phase = Phase::Unlocked { vault, keys };
+        Ok(id)
+    }
+
     async fn keys_of(vault: &Vault<S>) -> Result<KeyHierarchy, EngineError> {
         let words = vault
             .get(RECORDS, MNEMONIC)
@@ -431,6 +493,48 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
                     _ => Err(EngineError::Locked),
                 };
                 let _ = reply.send(result);
+            }
+            Command::Passkey(reply) => {
+                let result = match &self.phase {
+                    Phase::Locked(s) | Phase::NoWallet(s) => {
+                        Vault::passkey_request(s).await.map_err(EngineError::from)
+                    }
+                    Phase::Unlocked { vault, .. } => Vault::passkey_request(vault.store())
+                        .await
+                        .map_err(EngineError::from),
+                    _ => Ok(None),
+                };
+                let _ = reply.send(result.or_else(|e| match e {
+                    EngineError::Vault(VaultError::NoVault) => Ok(None),
+                    other => Err(other),
+                }));
+            }
+            Command::AddPasskey {
+                credential_id,
+                prf_salt,
+                prf_output,
+                reply,
+            } => {
+                let result = match &self.phase {
+                    Phase::Unlocked { vault, .. } => vault
+                        .add_passkey(credential_id, prf_salt, &prf_output, &self.random)
+                        .await
+                        .map_err(EngineError::from),
+                    _ => Err(EngineError::Locked),
+                };
+                let _ = reply.send(result);
+            }
+            Command::RemovePasskey(reply) => {
+                let result = match &self.phase {
+                    Phase::Unlocked { vault, .. } => {
+                        vault.remove_passkey().await.map_err(EngineError::from)
+                    }
+                    _ => Err(EngineError::Locked),
+                };
+                let _ = reply.send(result);
+            }
+            Command::UnlockWithPasskey { prf_output, reply } => {
+                let _ = reply.send(self.unlock_passkey(&prf_output).await);
             }
             Command::Identity(reply) => {
                 let result = match &self.phase {

@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod envelope;
 pub mod kdf;
+pub mod passkey;
 
 use bitcoin::hashes::{hmac, sha256, Hash, HashEngine};
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,9 @@ pub enum VaultError {
     /// Stored bytes failed authentication: tampered with, or corrupted.
     #[error("saved data failed its integrity check ({0}); it was not used. Restore from your backup or words if this persists")]
     Tampered(String),
+    /// No passkey is set up for this wallet.
+    #[error("no passkey is set up for this wallet; unlock with your passphrase")]
+    NoPasskey,
     /// KDF parameters below the minimum this app accepts for new keys.
     #[error("key-derivation settings are too weak (need at least {min})")]
     WeakParams {
@@ -76,6 +80,9 @@ struct PassphraseSlot {
 struct Header {
     format: u32,
     passphrase: PassphraseSlot,
+    /// A second wrapping of the same data key, by a passkey's PRF output (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    passkey: Option<passkey::PasskeySlot>,
 }
 
 /// Consecutive failed unlocks, for back-off that a reload does not reset.
@@ -116,6 +123,43 @@ impl Keys {
         let enc = hmac256(&data[..], &[b"flash-vault/v1/enc"]);
         let index = hmac256(&data[..], &[b"flash-vault/v1/index"]);
         Self { data, enc, index }
+    }
+}
+
+/// One unlock attempt under the persisted back-off: waits are enforced before `open` runs,
+/// a failure (`WrongPassphrase`) is counted, a success clears the count.
+async fn attempt<S: Store>(
+    store: &S,
+    clock: &impl Clock,
+    open: impl FnOnce() -> Result<Zeroizing<Vec<u8>>, VaultError>,
+) -> Result<Keys, VaultError> {
+    let failures: Failures = read_json(store, FAILURES_KEY).await?.unwrap_or_default();
+    let now = clock.now_ms();
+    let allowed_at = failures.last_ms.saturating_add(failures.wait_ms());
+    if now < allowed_at {
+        return Err(VaultError::TooManyAttempts {
+            wait_secs: (allowed_at - now).div_ceil(1_000),
+        });
+    }
+    match open() {
+        Ok(data) => {
+            let bytes: [u8; 32] = data[..]
+                .try_into()
+                .map_err(|_| VaultError::Tampered("data key length".into()))?;
+            if failures.count > 0 {
+                store.delete(META, FAILURES_KEY).await?;
+            }
+            Ok(Keys::from_data_key(Zeroizing::new(bytes)))
+        }
+        Err(VaultError::WrongPassphrase) => {
+            let next = Failures {
+                count: failures.count.saturating_add(1),
+                last_ms: now,
+            };
+            store.put(META, FAILURES_KEY, json(&next)).await?;
+            Err(VaultError::WrongPassphrase)
+        }
+        Err(other) => Err(other),
     }
 }
 
@@ -185,6 +229,7 @@ impl<S: Store> Vault<S> {
         let header = Header {
             format: 1,
             passphrase: slot,
+            passkey: None,
         };
         store.put(META, HEADER_KEY, json(&header)).await?;
         Ok(Self { store, keys })
@@ -217,38 +262,13 @@ impl<S: Store> Vault<S> {
         let header: Header = read_json(&store, HEADER_KEY)
             .await?
             .ok_or(VaultError::NoVault)?;
-        let failures: Failures = read_json(&store, FAILURES_KEY).await?.unwrap_or_default();
-        let now = clock.now_ms();
-        let allowed_at = failures.last_ms.saturating_add(failures.wait_ms());
-        if now < allowed_at {
-            return Err(VaultError::TooManyAttempts {
-                wait_secs: (allowed_at - now).div_ceil(1_000),
-            });
-        }
-        let slot = &header.passphrase;
-        let kek = kdf::derive(passphrase.as_bytes(), &slot.salt, &slot.kdf)?;
-        match envelope::open(&kek, SLOT_AAD, &slot.wrapped) {
-            Ok(data) => {
-                let bytes: [u8; 32] = data[..]
-                    .try_into()
-                    .map_err(|_| VaultError::Tampered("data key length".into()))?;
-                if failures.count > 0 {
-                    store.delete(META, FAILURES_KEY).await?;
-                }
-                Ok(Self {
-                    store,
-                    keys: Keys::from_data_key(Zeroizing::new(bytes)),
-                })
-            }
-            Err(_) => {
-                let next = Failures {
-                    count: failures.count.saturating_add(1),
-                    last_ms: now,
-                };
-                store.put(META, FAILURES_KEY, json(&next)).await?;
-                Err(VaultError::WrongPassphrase)
-            }
-        }
+        let slot = header.passphrase;
+        let keys = attempt(&store, clock, || {
+            let kek = kdf::derive(passphrase.as_bytes(), &slot.salt, &slot.kdf)?;
+            envelope::open(&kek, SLOT_AAD, &slot.wrapped).map_err(|_| VaultError::WrongPassphrase)
+        })
+        .await?;
+        Ok(Self { store, keys })
     }
 
     /// Locks: the keys are wiped from memory and the bare store is handed back.
