@@ -192,4 +192,22 @@ describe("key vault", () => {
     rmSync(file, { force: true });
     rmSync(truncated, { force: true });
   });
+
+  test("a browser without IndexedDB (some private modes) is told so plainly", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      // What some private modes do: IndexedDB exists but refuses to open.
+      IDBFactory.prototype.open = function () {
+        throw new DOMException("The user denied permission to access the database.", "InvalidStateError");
+      };
+    });
+    await page.goto(stack.app);
+    await appReady(page);
+    await page.getByRole("alert").filter({ hasText: "does not let Flash save data here" }).waitFor();
+    if (await page.getByRole("button", { name: "Create a new wallet" }).count() !== 0) {
+      throw new Error("onboarding offered although nothing could be saved");
+    }
+    await context.close();
+  });
 });
