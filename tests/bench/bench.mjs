@@ -18,10 +18,12 @@ function files(dir) {
   });
 }
 
+/** Files fetched before the first screen, by kind; the KDF worker loads only at unlock and the
+ * service worker in the background, so they are reported apart. */
 function sizes(dist) {
-  const rows = [];
-  for (const kind of [".wasm", ".js", ".css", ".html"]) {
-    const picked = files(dist).filter((f) => extname(f) === kind && !f.endsWith("sw.js"));
+  const all = files(dist).filter((f) => !f.endsWith("sw.js"));
+  const lazy = (f) => f.includes("kdf-worker");
+  const measure = (kind, picked) => {
     let raw = 0, gz = 0, br = 0;
     for (const f of picked) {
       const b = readFileSync(f);
@@ -29,11 +31,13 @@ function sizes(dist) {
       gz += gzipSync(b, { level: 9 }).length;
       br += brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
     }
-    rows.push({ kind, raw, gz, br });
-  }
-  const total = rows.reduce((a, r) => ({ kind: "total", raw: a.raw + r.raw, gz: a.gz + r.gz, br: a.br + r.br }),
+    return { kind, raw, gz, br };
+  };
+  const rows = [".wasm", ".js", ".css", ".html"].map((kind) =>
+    measure(kind, all.filter((f) => extname(f) === kind && !lazy(f))));
+  const total = rows.reduce((a, r) => ({ kind: "first screen total", raw: a.raw + r.raw, gz: a.gz + r.gz, br: a.br + r.br }),
     { raw: 0, gz: 0, br: 0 });
-  return [...rows, total];
+  return [...rows, total, measure("KDF worker (at unlock)", all.filter(lazy))];
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -112,10 +116,10 @@ try {
   console.log(`  cold (fresh profile)     median ${median(cold).toFixed(0)} ms   [${cold.map((x) => x.toFixed(0)).join(", ")}]`);
   console.log(`  warm (service worker)    median ${median(warm).toFixed(0)} ms   [${warm.map((x) => x.toFixed(0)).join(", ")}]`);
   const unlock = await unlockTimes(browser, stack.app);
-  console.log(`\nUnlock (Argon2id ${"m=19 MiB t=2 p=1"}), ${RUNS} runs`);
+  console.log(`\nUnlock (Argon2id m=64 MiB t=3 p=1, in a Web Worker), ${RUNS} runs`);
   console.log(`  submit -> unlocked        median ${median(unlock.times)} ms   [${unlock.times.join(", ")}]`);
   console.log(`  longest main-thread task  median ${median(unlock.longest).toFixed(0)} ms   [${unlock.longest.map((x) => x.toFixed(0)).join(", ")}]`);
-  const totalBr = table.at(-1).br / 1024;
+  const totalBr = table.find((r) => r.kind === "first screen total").br / 1024;
   console.log(`\nBudgets: brotli total ${totalBr.toFixed(1)} KB (budget ${BUDGET_BROTLI_KB} KB) ${totalBr <= BUDGET_BROTLI_KB ? "OK" : "OVER"}; ` +
     `cold median ${median(cold).toFixed(0)} ms (budget ${BUDGET_COLD_MS} ms) ${median(cold) <= BUDGET_COLD_MS ? "OK" : "OVER"}`);
 } finally {

@@ -58,6 +58,8 @@ describe("key vault", () => {
   test("create → reload → locked → wrong passphrase refused → unlock; restore elsewhere gives the same keys", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
+    const workers = [];
+    page.on("worker", (w) => workers.push(new URL(w.url()).pathname));
     const words = await createWallet(page, stack.app);
 
     // A weak passphrase is refused with its reason, and nothing is created.
@@ -77,9 +79,11 @@ describe("key vault", () => {
     await page.getByLabel("Passphrase").fill("not my passphrase");
     await page.getByRole("button", { name: "Unlock", exact: true }).click();
     await page.getByRole("alert").filter({ hasText: "that passphrase is not right" }).waitFor();
+    workers.length = 0;
     await page.getByLabel("Passphrase").fill(PASS);
     await page.getByRole("button", { name: "Unlock", exact: true }).click();
     await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    assert.deepEqual(workers, ["/kdf-worker_loader.js"], "the KDF ran in its Web Worker");
     assert.deepEqual(await identity(page), created);
 
     // Lock on demand.

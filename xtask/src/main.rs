@@ -112,6 +112,8 @@ fn test(root: &Path) -> Result<(), Failed> {
             "flash-core",
             "-p",
             "flash-browser",
+            "-p",
+            "flash-kdf-worker",
             "--",
             "-D",
             "warnings",

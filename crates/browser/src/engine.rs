@@ -4,13 +4,18 @@ use flash_core::WalletHandle;
 
 use crate::clock::BrowserClock;
 use crate::idb::{IdbStore, DB_NAME};
+use crate::kdf::WorkerKdf;
 use crate::random::BrowserRandom;
 
 /// Spawns the engine on the current page and returns the handle the UI keeps in context. The
 /// engine opens IndexedDB itself; commands sent meanwhile wait for it.
 pub fn start_engine() -> WalletHandle {
-    let (handle, task) =
-        flash_core::spawn_engine(IdbStore::open(DB_NAME), BrowserRandom, BrowserClock);
+    let (handle, task) = flash_core::spawn_engine(
+        IdbStore::open(DB_NAME),
+        BrowserRandom,
+        BrowserClock,
+        WorkerKdf,
+    );
     wasm_bindgen_futures::spawn_local(task);
     handle
 }

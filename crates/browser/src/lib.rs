@@ -8,6 +8,7 @@ pub mod engine;
 pub mod files;
 pub mod idb;
 pub mod idle;
+pub mod kdf;
 pub mod page;
 pub mod passkey;
 pub mod random;

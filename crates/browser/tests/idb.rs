@@ -2,6 +2,7 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(missing_docs, clippy::unwrap_used)] // test crate: wasm_bindgen_test fns are tests
 
+use flash_browser::kdf::WorkerKdf;
 use flash_browser::{BrowserRandom, IdbStore};
 use flash_core::keys::{self, KeyHierarchy};
 use flash_core::ports::Random;
@@ -139,6 +140,7 @@ async fn nothing_secret_is_stored_in_plaintext() {
         "a long enough passphrase",
         KdfParams::DEFAULT,
         &BrowserRandom,
+        &WorkerKdf, // no worker script on the test server: exercises the inline fallback
     )
     .await
     .expect("create");
@@ -193,12 +195,12 @@ async fn nothing_secret_is_stored_in_plaintext() {
     let store = IdbStore::open(name).await.unwrap();
     let clock = flash_browser::BrowserClock;
     assert_eq!(
-        Vault::unlock(store.clone(), "wrong passphrase", &clock)
+        Vault::unlock(store.clone(), "wrong passphrase", &clock, &WorkerKdf)
             .await
             .unwrap_err(),
         VaultError::WrongPassphrase
     );
-    let vault = Vault::unlock(store, "a long enough passphrase", &clock)
+    let vault = Vault::unlock(store, "a long enough passphrase", &clock, &WorkerKdf)
         .await
         .unwrap();
     assert_eq!(

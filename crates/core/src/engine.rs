@@ -14,7 +14,7 @@ use crate::passphrase::{self, Weakness};
 use crate::ports::{Clock, Random};
 use crate::store::{Store, StoreError, RECORDS};
 use crate::vault::passkey::PasskeyRequest;
-use crate::vault::{KdfParams, Vault, VaultError};
+use crate::vault::{Kdf, KdfParams, Vault, VaultError};
 
 /// The vault record holding the recovery phrase.
 const MNEMONIC: &str = "mnemonic";
@@ -289,10 +289,11 @@ enum Phase<S> {
     Busy,
 }
 
-struct Engine<S, R, C> {
+struct Engine<S, R, C, K> {
     phase: Phase<S>,
     random: R,
     clock: C,
+    kdf: K,
     started_at_ms: u64,
     subscribers: Vec<mpsc::UnboundedSender<Event>>,
 }
@@ -304,7 +305,7 @@ fn identity_of(keys: &KeyHierarchy) -> Result<Identity, EngineError> {
     })
 }
 
-impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
+impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
     fn status(&self) -> Status {
         let state = match &self.phase {
             Phase::Starting | Phase::Busy => WalletState::Starting,
@@ -352,7 +353,7 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
             Phase::Unavailable(e) => return Err(e.clone().into()),
             Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
         };
-        let vault = Vault::create(store, pass, KdfParams::DEFAULT, &self.random).await?;
+        let vault = Vault::create(store, pass, KdfParams::DEFAULT, &self.random, &self.kdf).await?;
         let words = Zeroizing::new(mnemonic.to_string());
         vault
             .put(RECORDS, MNEMONIC, words.as_bytes(), &self.random)
@@ -371,11 +372,11 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
             Phase::Unavailable(e) => return Err(e.clone().into()),
             Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
         };
-        let vault = Vault::unlock(store, pass, &self.clock).await?;
+        let vault = Vault::unlock(store, pass, &self.clock, &self.kdf).await?;
         let keys = Self::keys_of(&vault).await?;
         // Older vaults get today's KDF cost while we have the passphrase at hand.
         vault
-            .upgrade_kdf(pass, KdfParams::DEFAULT, &self.random)
+            .upgrade_kdf(pass, KdfParams::DEFAULT, &self.random, &self.kdf)
             .await?;
         let id = identity_of(&keys)?;
         self.phase = Phase::Unlocked { vault, keys };
@@ -391,7 +392,7 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
             Phase::Unavailable(e) => return Err(e.clone().into()),
             Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
         };
-        let vault = Vault::import_backup(store, file, pass).await?;
+        let vault = Vault::import_backup(store, file, pass, &self.kdf).await?;
         let keys = Self::keys_of(&vault).await?;
         let id = identity_of(&keys)?;
         self.phase = Phase::Unlocked { vault, keys };
@@ -554,15 +555,17 @@ impl<S: Store + Clone, R: Random, C: Clock> Engine<S, R, C> {
 /// there is none); commands sent meanwhile wait. Returns the handle and the engine's task,
 /// which the caller runs on its executor (`spawn_local` in the browser, a local pool in tests).
 /// The task ends when every handle is dropped.
-pub fn spawn_engine<S, R, C>(
+pub fn spawn_engine<S, R, C, K>(
     open_store: impl Future<Output = Result<S, StoreError>> + 'static,
     random: R,
     clock: C,
+    kdf: K,
 ) -> (WalletHandle, impl Future<Output = ()>)
 where
     S: Store + Clone + 'static,
     R: Random + 'static,
     C: Clock + 'static,
+    K: Kdf + 'static,
 {
     let (tx, mut rx) = mpsc::unbounded::<Command>();
     let started_at_ms = clock.now_ms();
@@ -570,6 +573,7 @@ where
         phase: Phase::Starting,
         random,
         clock,
+        kdf,
         started_at_ms,
         subscribers: Vec::new(),
     };

@@ -5,6 +5,7 @@ use futures::task::LocalSpawnExt;
 use super::*;
 use crate::ports::{ManualClock, OsRandom};
 use crate::store::memory::MemoryStore;
+use crate::vault::InlineKdf;
 
 const ABOUT: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
@@ -12,7 +13,12 @@ const PASS: &str = "correct horse battery staple";
 
 fn start(store: MemoryStore) -> (LocalPool, WalletHandle) {
     let pool = LocalPool::new();
-    let (handle, task) = spawn_engine(async move { Ok(store) }, OsRandom, ManualClock::new(42));
+    let (handle, task) = spawn_engine(
+        async move { Ok(store) },
+        OsRandom,
+        ManualClock::new(42),
+        InlineKdf,
+    );
     pool.spawner().spawn_local(task).unwrap();
     (pool, handle)
 }
@@ -102,6 +108,7 @@ fn no_storage_is_reported_plainly() {
         async { Err::<MemoryStore, _>(StoreError::Unavailable("IndexedDB missing".into())) },
         OsRandom,
         ManualClock::new(0),
+        InlineKdf,
     );
     pool.spawner().spawn_local(task).unwrap();
     let status = pool.run_until(handle.status()).unwrap();
@@ -133,6 +140,7 @@ fn a_stopped_engine_is_reported_not_hung() {
         async { Ok(MemoryStore::new()) },
         OsRandom,
         ManualClock::new(0),
+        InlineKdf,
     );
     drop(task);
     let err = futures::executor::block_on(handle.status()).unwrap_err();

@@ -103,6 +103,7 @@ impl<S: Store> Vault<S> {
         store: S,
         file: &[u8],
         passphrase: &str,
+        kdf: &impl super::Kdf,
     ) -> Result<Self, VaultError> {
         if Self::exists(&store).await? {
             return Err(VaultError::AlreadyExists);
@@ -118,7 +119,9 @@ impl<S: Store> Vault<S> {
             )));
         }
         let slot = &file.header.passphrase;
-        let kek = super::kdf::derive(passphrase.as_bytes(), &slot.salt, &slot.kdf)?;
+        let kek = kdf
+            .derive(passphrase.as_bytes(), &slot.salt, &slot.kdf)
+            .await?;
         let data = super::envelope::open(&kek, SLOT_AAD, &slot.wrapped)
             .map_err(|_| VaultError::WrongPassphrase)?;
         let bytes: [u8; 32] = data[..].try_into().map_err(|_| damaged("data key"))?;
@@ -151,7 +154,7 @@ mod tests {
     use super::*;
     use crate::ports::{ManualClock, OsRandom};
     use crate::store::memory::MemoryStore;
-    use crate::vault::KdfParams;
+    use crate::vault::{InlineKdf, KdfParams};
 
     const WEAK: KdfParams = KdfParams {
         version: 1,
@@ -161,9 +164,15 @@ mod tests {
     };
 
     async fn sample() -> (Vault<MemoryStore>, Vec<u8>) {
-        let v = Vault::create_unchecked(MemoryStore::new(), "backup pass", WEAK, &OsRandom)
-            .await
-            .unwrap();
+        let v = Vault::create_unchecked(
+            MemoryStore::new(),
+            "backup pass",
+            WEAK,
+            &OsRandom,
+            &InlineKdf,
+        )
+        .await
+        .unwrap();
         v.put(RECORDS, "mnemonic", b"abandon ... about", &OsRandom)
             .await
             .unwrap();
@@ -188,7 +197,7 @@ mod tests {
                 "nothing readable"
             );
             let fresh = MemoryStore::new();
-            let w = Vault::import_backup(fresh.clone(), &file, "backup pass")
+            let w = Vault::import_backup(fresh.clone(), &file, "backup pass", &InlineKdf)
                 .await
                 .unwrap();
             assert_eq!(
@@ -205,7 +214,7 @@ mod tests {
             );
             // And it unlocks normally afterwards.
             drop(w);
-            let u = Vault::unlock(fresh, "backup pass", &ManualClock::new(0))
+            let u = Vault::unlock(fresh, "backup pass", &ManualClock::new(0), &InlineKdf)
                 .await
                 .unwrap();
             assert!(u.get(RECORDS, "proofs").await.unwrap().is_some());
@@ -217,14 +226,18 @@ mod tests {
         block_on(async {
             let (_, file) = sample().await;
             let fresh = MemoryStore::new();
-            let wrong = Vault::import_backup(fresh.clone(), &file, "not it")
+            let wrong = Vault::import_backup(fresh.clone(), &file, "not it", &InlineKdf)
                 .await
                 .unwrap_err();
             assert_eq!(wrong, VaultError::WrongPassphrase);
-            let truncated =
-                Vault::import_backup(fresh.clone(), &file[..file.len() / 2], "backup pass")
-                    .await
-                    .unwrap_err();
+            let truncated = Vault::import_backup(
+                fresh.clone(),
+                &file[..file.len() / 2],
+                "backup pass",
+                &InlineKdf,
+            )
+            .await
+            .unwrap_err();
             assert!(
                 matches!(&truncated, VaultError::Tampered(m) if m.contains("damaged or incomplete")),
                 "{truncated}"
@@ -233,7 +246,7 @@ mod tests {
             let mut parsed: serde_json::Value = serde_json::from_slice(&file).unwrap();
             parsed["records"].as_array_mut().unwrap().pop();
             let edited = serde_json::to_vec(&parsed).unwrap();
-            let err = Vault::import_backup(fresh.clone(), &edited, "backup pass")
+            let err = Vault::import_backup(fresh.clone(), &edited, "backup pass", &InlineKdf)
                 .await
                 .unwrap_err();
             assert!(
@@ -241,7 +254,7 @@ mod tests {
                 "{err}"
             );
             assert!(fresh.dump().is_empty(), "nothing was written");
-            let not_ours = Vault::import_backup(fresh.clone(), br#"{"hello":1}"#, "x")
+            let not_ours = Vault::import_backup(fresh.clone(), br#"{"hello":1}"#, "x", &InlineKdf)
                 .await
                 .unwrap_err();
             assert!(matches!(not_ours, VaultError::Tampered(_)));
@@ -252,7 +265,7 @@ mod tests {
     fn import_refuses_to_overwrite_a_wallet() {
         block_on(async {
             let (v, file) = sample().await;
-            let err = Vault::import_backup(v.lock(), &file, "backup pass")
+            let err = Vault::import_backup(v.lock(), &file, "backup pass", &InlineKdf)
                 .await
                 .unwrap_err();
             assert_eq!(err, VaultError::AlreadyExists);

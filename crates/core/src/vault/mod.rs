@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::ports::{Clock, Random, RandomError};
 use crate::store::{Op, Store, StoreError, META, SCHEMA_VERSION};
-pub use kdf::KdfParams;
+pub use kdf::{InlineKdf, Kdf, KdfParams};
 
 /// The vault header's key in the `meta` table.
 const HEADER_KEY: &str = "vault";
@@ -131,7 +131,7 @@ impl Keys {
 async fn attempt<S: Store>(
     store: &S,
     clock: &impl Clock,
-    open: impl FnOnce() -> Result<Zeroizing<Vec<u8>>, VaultError>,
+    open: impl AsyncFnOnce() -> Result<Zeroizing<Vec<u8>>, VaultError>,
 ) -> Result<Keys, VaultError> {
     let failures: Failures = read_json(store, FAILURES_KEY).await?.unwrap_or_default();
     let now = clock.now_ms();
@@ -141,7 +141,7 @@ async fn attempt<S: Store>(
             wait_secs: (allowed_at - now).div_ceil(1_000),
         });
     }
-    match open() {
+    match open().await {
         Ok(data) => {
             let bytes: [u8; 32] = data[..]
                 .try_into()
@@ -204,13 +204,14 @@ impl<S: Store> Vault<S> {
         passphrase: &str,
         params: KdfParams,
         rng: &impl Random,
+        kdf: &impl Kdf,
     ) -> Result<Self, VaultError> {
         if !params.meets_minimum() {
             return Err(VaultError::WeakParams {
                 min: KdfParams::MINIMUM.to_string(),
             });
         }
-        Self::create_unchecked(store, passphrase, params, rng).await
+        Self::create_unchecked(store, passphrase, params, rng, kdf).await
     }
 
     async fn create_unchecked(
@@ -218,6 +219,7 @@ impl<S: Store> Vault<S> {
         passphrase: &str,
         params: KdfParams,
         rng: &impl Random,
+        kdf: &impl Kdf,
     ) -> Result<Self, VaultError> {
         if Self::exists(&store).await? {
             return Err(VaultError::AlreadyExists);
@@ -225,7 +227,7 @@ impl<S: Store> Vault<S> {
         let mut data = Zeroizing::new([0u8; 32]);
         rng.fill(&mut data[..])?;
         let keys = Keys::from_data_key(data);
-        let slot = Self::wrap(&keys, passphrase, params, rng)?;
+        let slot = Self::wrap(&keys, passphrase, params, rng, kdf).await?;
         let header = Header {
             format: 1,
             passphrase: slot,
@@ -235,15 +237,16 @@ impl<S: Store> Vault<S> {
         Ok(Self { store, keys })
     }
 
-    fn wrap(
+    async fn wrap(
         keys: &Keys,
         passphrase: &str,
         params: KdfParams,
         rng: &impl Random,
+        kdf: &impl Kdf,
     ) -> Result<PassphraseSlot, VaultError> {
         let mut salt = vec![0u8; 16];
         rng.fill(&mut salt)?;
-        let kek = kdf::derive(passphrase.as_bytes(), &salt, &params)?;
+        let kek = kdf.derive(passphrase.as_bytes(), &salt, &params).await?;
         let wrapped = envelope::seal(&kek, SLOT_AAD, &keys.data[..], rng)?;
         Ok(PassphraseSlot {
             kdf: params,
@@ -258,13 +261,16 @@ impl<S: Store> Vault<S> {
         store: S,
         passphrase: &str,
         clock: &impl Clock,
+        kdf: &impl Kdf,
     ) -> Result<Self, VaultError> {
         let header: Header = read_json(&store, HEADER_KEY)
             .await?
             .ok_or(VaultError::NoVault)?;
         let slot = header.passphrase;
-        let keys = attempt(&store, clock, || {
-            let kek = kdf::derive(passphrase.as_bytes(), &slot.salt, &slot.kdf)?;
+        let keys = attempt(&store, clock, async || {
+            let kek = kdf
+                .derive(passphrase.as_bytes(), &slot.salt, &slot.kdf)
+                .await?;
             envelope::open(&kek, SLOT_AAD, &slot.wrapped).map_err(|_| VaultError::WrongPassphrase)
         })
         .await?;
@@ -296,6 +302,7 @@ impl<S: Store> Vault<S> {
         new: &str,
         params: KdfParams,
         rng: &impl Random,
+        kdf: &impl Kdf,
     ) -> Result<(), VaultError> {
         if !params.meets_minimum() {
             return Err(VaultError::WeakParams {
@@ -305,14 +312,16 @@ impl<S: Store> Vault<S> {
         let header: Header = read_json(&self.store, HEADER_KEY)
             .await?
             .ok_or(VaultError::NoVault)?;
-        let kek = kdf::derive(
-            current.as_bytes(),
-            &header.passphrase.salt,
-            &header.passphrase.kdf,
-        )?;
+        let kek = kdf
+            .derive(
+                current.as_bytes(),
+                &header.passphrase.salt,
+                &header.passphrase.kdf,
+            )
+            .await?;
         envelope::open(&kek, SLOT_AAD, &header.passphrase.wrapped)
             .map_err(|_| VaultError::WrongPassphrase)?;
-        let slot = Self::wrap(&self.keys, new, params, rng)?;
+        let slot = Self::wrap(&self.keys, new, params, rng, kdf).await?;
         let header = Header {
             passphrase: slot,
             ..header
@@ -328,12 +337,13 @@ impl<S: Store> Vault<S> {
         passphrase: &str,
         target: KdfParams,
         rng: &impl Random,
+        kdf: &impl Kdf,
     ) -> Result<bool, VaultError> {
         let current = self.kdf_params().await?;
         if current.at_least(&target) {
             return Ok(false);
         }
-        self.change_passphrase(passphrase, passphrase, target, rng)
+        self.change_passphrase(passphrase, passphrase, target, rng, kdf)
             .await?;
         Ok(true)
     }

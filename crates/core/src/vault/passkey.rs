@@ -84,7 +84,7 @@ impl<S: Store> Vault<S> {
     ) -> Result<Self, VaultError> {
         let h = header(&store).await?;
         let slot = h.passkey.ok_or(VaultError::NoPasskey)?;
-        let keys = super::attempt(&store, clock, || {
+        let keys = super::attempt(&store, clock, async || {
             envelope::open(&kek(prf_output), AAD, &slot.wrapped)
                 .map_err(|_| VaultError::WrongPassphrase)
         })
@@ -102,7 +102,7 @@ mod tests {
     use crate::ports::{ManualClock, OsRandom};
     use crate::store::memory::MemoryStore;
     use crate::store::RECORDS;
-    use crate::vault::KdfParams;
+    use crate::vault::{InlineKdf, KdfParams};
 
     const WEAK: KdfParams = KdfParams {
         version: 1,
@@ -116,9 +116,15 @@ mod tests {
         block_on(async {
             let clock = ManualClock::new(0);
             let prf = [7u8; 32];
-            let v = Vault::create_unchecked(MemoryStore::new(), "pass phrase!", WEAK, &OsRandom)
-                .await
-                .unwrap();
+            let v = Vault::create_unchecked(
+                MemoryStore::new(),
+                "pass phrase!",
+                WEAK,
+                &OsRandom,
+                &InlineKdf,
+            )
+            .await
+            .unwrap();
             v.put(RECORDS, "x", b"secret", &OsRandom).await.unwrap();
             assert_eq!(Vault::passkey_request(v.store()).await.unwrap(), None);
             v.add_passkey(b"cred".to_vec(), b"salt".to_vec(), &prf, &OsRandom)
@@ -144,7 +150,7 @@ mod tests {
             );
             drop(v);
             // The passphrase still works, and removing the passkey removes that way in.
-            let v = Vault::unlock(store.clone(), "pass phrase!", &clock)
+            let v = Vault::unlock(store.clone(), "pass phrase!", &clock, &InlineKdf)
                 .await
                 .unwrap();
             v.remove_passkey().await.unwrap();

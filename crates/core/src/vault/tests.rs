@@ -5,6 +5,7 @@ use super::*;
 use crate::ports::{ManualClock, OsRandom};
 use crate::store::memory::MemoryStore;
 use crate::store::RECORDS;
+use crate::vault::InlineKdf;
 
 /// Cheap parameters so the suite stays fast; only reachable through `create_unchecked`.
 const WEAK: KdfParams = KdfParams {
@@ -15,7 +16,7 @@ const WEAK: KdfParams = KdfParams {
 };
 
 async fn new_vault(pass: &str) -> Vault<MemoryStore> {
-    Vault::create_unchecked(MemoryStore::new(), pass, WEAK, &OsRandom)
+    Vault::create_unchecked(MemoryStore::new(), pass, WEAK, &OsRandom, &InlineKdf)
         .await
         .unwrap()
 }
@@ -116,7 +117,7 @@ fn wrong_passphrase_changes_nothing_but_the_counter_and_backs_off() {
         let header_before = store.get(META, HEADER_KEY).await.unwrap();
 
         for _ in 0..3 {
-            let err = Vault::unlock(store.clone(), "wrong", &clock)
+            let err = Vault::unlock(store.clone(), "wrong", &clock, &InlineKdf)
                 .await
                 .unwrap_err();
             assert_eq!(err, VaultError::WrongPassphrase);
@@ -132,12 +133,12 @@ fn wrong_passphrase_changes_nothing_but_the_counter_and_backs_off() {
 
         // The fourth try must wait, even with the right passphrase, and the wait survives a
         // "reload" (a new handle on the same store).
-        let err = Vault::unlock(store.clone(), "right one", &clock)
+        let err = Vault::unlock(store.clone(), "right one", &clock, &InlineKdf)
             .await
             .unwrap_err();
         assert_eq!(err, VaultError::TooManyAttempts { wait_secs: 1 });
         clock.advance(1_000);
-        let v = Vault::unlock(store.clone(), "right one", &clock)
+        let v = Vault::unlock(store.clone(), "right one", &clock, &InlineKdf)
             .await
             .unwrap();
         assert_eq!(v.get(RECORDS, "x").await.unwrap().unwrap().as_slice(), b"1");
@@ -173,8 +174,14 @@ fn changing_the_passphrase_rewraps_only_the_data_key() {
         };
         let before = records(v.store());
         assert_eq!(
-            v.change_passphrase("not it", "new passphrase", KdfParams::MINIMUM, &OsRandom)
-                .await,
+            v.change_passphrase(
+                "not it",
+                "new passphrase",
+                KdfParams::MINIMUM,
+                &OsRandom,
+                &InlineKdf
+            )
+            .await,
             Err(VaultError::WrongPassphrase)
         );
         v.change_passphrase(
@@ -182,18 +189,19 @@ fn changing_the_passphrase_rewraps_only_the_data_key() {
             "new passphrase",
             KdfParams::MINIMUM,
             &OsRandom,
+            &InlineKdf,
         )
         .await
         .unwrap();
         let store = v.lock();
         assert_eq!(records(&store), before, "records were not re-encrypted");
         assert_eq!(
-            Vault::unlock(store.clone(), "old passphrase", &clock)
+            Vault::unlock(store.clone(), "old passphrase", &clock, &InlineKdf)
                 .await
                 .unwrap_err(),
             VaultError::WrongPassphrase
         );
-        let v = Vault::unlock(store, "new passphrase", &clock)
+        let v = Vault::unlock(store, "new passphrase", &clock, &InlineKdf)
             .await
             .unwrap();
         assert_eq!(
@@ -211,17 +219,21 @@ fn weak_kdf_parameters_are_upgraded_on_unlock() {
         v.put(RECORDS, "x", b"data", &OsRandom).await.unwrap();
         assert_eq!(v.kdf_params().await.unwrap(), WEAK);
         let store = v.lock();
-        let v = Vault::unlock(store, "passphrase", &clock).await.unwrap();
+        let v = Vault::unlock(store, "passphrase", &clock, &InlineKdf)
+            .await
+            .unwrap();
         assert!(v
-            .upgrade_kdf("passphrase", KdfParams::MINIMUM, &OsRandom)
+            .upgrade_kdf("passphrase", KdfParams::MINIMUM, &OsRandom, &InlineKdf)
             .await
             .unwrap());
         assert_eq!(v.kdf_params().await.unwrap(), KdfParams::MINIMUM);
         assert!(!v
-            .upgrade_kdf("passphrase", KdfParams::MINIMUM, &OsRandom)
+            .upgrade_kdf("passphrase", KdfParams::MINIMUM, &OsRandom, &InlineKdf)
             .await
             .unwrap());
-        let v = Vault::unlock(v.lock(), "passphrase", &clock).await.unwrap();
+        let v = Vault::unlock(v.lock(), "passphrase", &clock, &InlineKdf)
+            .await
+            .unwrap();
         assert_eq!(
             v.get(RECORDS, "x").await.unwrap().unwrap().as_slice(),
             b"data"
@@ -233,23 +245,23 @@ fn weak_kdf_parameters_are_upgraded_on_unlock() {
 fn creation_rules() {
     block_on(async {
         let clock = ManualClock::new(0);
-        let weak = Vault::create(MemoryStore::new(), "pw", WEAK, &OsRandom)
+        let weak = Vault::create(MemoryStore::new(), "pw", WEAK, &OsRandom, &InlineKdf)
             .await
             .unwrap_err();
         assert!(matches!(weak, VaultError::WeakParams { .. }));
         let store = MemoryStore::new();
         assert_eq!(
-            Vault::unlock(store.clone(), "pw", &clock)
+            Vault::unlock(store.clone(), "pw", &clock, &InlineKdf)
                 .await
                 .unwrap_err(),
             VaultError::NoVault
         );
-        let v = Vault::create_unchecked(store.clone(), "pw", WEAK, &OsRandom)
+        let v = Vault::create_unchecked(store.clone(), "pw", WEAK, &OsRandom, &InlineKdf)
             .await
             .unwrap();
         drop(v);
         assert!(Vault::exists(&store).await.unwrap());
-        let again = Vault::create_unchecked(store, "pw2", WEAK, &OsRandom)
+        let again = Vault::create_unchecked(store, "pw2", WEAK, &OsRandom, &InlineKdf)
             .await
             .unwrap_err();
         assert_eq!(again, VaultError::AlreadyExists);
@@ -267,7 +279,7 @@ fn a_corrupted_header_is_tampering_not_a_wrong_passphrase() {
             .await
             .unwrap();
         assert!(matches!(
-            Vault::unlock(store, "pw", &clock).await,
+            Vault::unlock(store, "pw", &clock, &InlineKdf).await,
             Err(VaultError::Tampered(_))
         ));
     });
