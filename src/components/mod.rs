@@ -1,6 +1,7 @@
 //! Reusable pieces of the UI.
 
 pub mod amount;
+pub mod change_passphrase;
 pub mod onboarding;
 pub mod page;
 pub mod shell;

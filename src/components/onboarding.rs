@@ -143,6 +143,18 @@ pub fn Onboarding() -> impl IntoView {
     }
 }
 
+/// The live strength hint for a passphrase being typed (empty while nothing is typed).
+pub fn strength_text(p: &str) -> String {
+    if p.is_empty() {
+        return String::new();
+    }
+    match passphrase::assess(p) {
+        (_, Some(w)) => weakness_key(w),
+        (Strength::Fair, _) => crate::t_now!("passphrase.fair"),
+        _ => crate::t_now!("passphrase.strong"),
+    }
+}
+
 fn weakness_key(w: Weakness) -> String {
     match w {
         Weakness::TooShort => crate::t_now!("passphrase.too_short"),
@@ -173,17 +185,7 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
             }
         }
     });
-    let strength = move || {
-        let p = pass.get();
-        if p.is_empty() {
-            return String::new();
-        }
-        match passphrase::assess(&p) {
-            (_, Some(w)) => weakness_key(w),
-            (Strength::Fair, _) => crate::t_now!("passphrase.fair"),
-            _ => crate::t_now!("passphrase.strong"),
-        }
-    };
+    let strength = move || strength_text(&pass.get());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if pass.get_untracked() != again.get_untracked() {

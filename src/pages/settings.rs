@@ -227,6 +227,9 @@ pub fn Settings() -> impl IntoView {
             {keys_section}
             {backup_section}
             {passkey_section}
+            <Show when=move || status.0.get().is_some_and(|s| s.state == WalletState::Unlocked)>
+                <crate::components::change_passphrase::ChangePassphrase />
+            </Show>
             <h2>{tr!("settings.storage")}</h2>
             {storage_section}
             <h2>{tr!("settings.offline")}</h2>

@@ -214,4 +214,35 @@ describe("key vault", () => {
     }
     await context.close();
   });
+
+  test("changing the passphrase: the old one stops working, the new one opens the same wallet", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(stack.app);
+    await appReady(page);
+    await page.getByRole("button", { name: "Restore from recovery words" }).click();
+    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
+    await setPassphrase(page, PASS);
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    const before = await identity(page);
+    await page.getByLabel("Current passphrase").fill("not the passphrase");
+    await page.getByLabel("New passphrase", { exact: true }).fill("a brand new passphrase");
+    await page.getByLabel("Repeat new passphrase").fill("a brand new passphrase");
+    await page.getByRole("button", { name: "Change passphrase" }).click();
+    await page.getByRole("alert").filter({ hasText: "that passphrase is not right" }).waitFor();
+    await page.getByLabel("Current passphrase").fill(PASS);
+    await page.getByRole("button", { name: "Change passphrase" }).click();
+    await page.getByRole("status").filter({ hasText: "Passphrase changed" }).waitFor();
+
+    await page.goto(stack.app); // reload: locked
+    await appReady(page);
+    await page.getByLabel("Passphrase").fill(PASS);
+    await page.getByRole("button", { name: "Unlock", exact: true }).click();
+    await page.getByRole("alert").filter({ hasText: "that passphrase is not right" }).waitFor();
+    await page.getByLabel("Passphrase").fill("a brand new passphrase");
+    await page.getByRole("button", { name: "Unlock", exact: true }).click();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    assert.deepEqual(await identity(page), before);
+    await context.close();
+  });
 });

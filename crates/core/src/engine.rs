@@ -125,6 +125,11 @@ enum Command {
     },
     LastBackup(Reply<Option<u64>>),
     Passkey(Reply<Option<PasskeyRequest>>),
+    ChangePassphrase {
+        current: Zeroizing<String>,
+        new: Zeroizing<String>,
+        reply: Reply<()>,
+    },
     AddPasskey {
         credential_id: Vec<u8>,
         prf_salt: Vec<u8>,
@@ -234,6 +239,19 @@ impl WalletHandle {
     /// When the last backup file was made (ms since the epoch), if ever.
     pub async fn last_backup(&self) -> Result<Option<u64>, EngineError> {
         self.ask(Command::LastBackup).await
+    }
+
+    /// Re-wraps the data key under `new` after checking `current` (needs unlocked); records are
+    /// not re-encrypted.
+    pub async fn change_passphrase(&self, current: &str, new: &str) -> Result<(), EngineError> {
+        let current = Zeroizing::new(current.to_string());
+        let new = Zeroizing::new(new.to_string());
+        self.ask(|reply| Command::ChangePassphrase {
+            current,
+            new,
+            reply,
+        })
+        .await
     }
 
     /// The passkey set up for this wallet, if any (also while locked).
@@ -491,6 +509,27 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                     Phase::Unlocked { vault, .. } => {
                         vault.last_backup_ms().await.map_err(EngineError::from)
                     }
+                    _ => Err(EngineError::Locked),
+                };
+                let _ = reply.send(result);
+            }
+            Command::ChangePassphrase {
+                current,
+                new,
+                reply,
+            } => {
+                let result = match (&self.phase, passphrase::assess(&new)) {
+                    (_, (_, Some(w))) => Err(EngineError::WeakPassphrase(w)),
+                    (Phase::Unlocked { vault, .. }, _) => vault
+                        .change_passphrase(
+                            &current,
+                            &new,
+                            KdfParams::DEFAULT,
+                            &self.random,
+                            &self.kdf,
+                        )
+                        .await
+                        .map_err(EngineError::from),
                     _ => Err(EngineError::Locked),
                 };
                 let _ = reply.send(result);

@@ -177,3 +177,30 @@ fn a_backup_file_restores_the_wallet_on_another_device() {
         WalletState::Unlocked
     );
 }
+
+#[test]
+fn changing_the_passphrase_keeps_the_wallet() {
+    let store = MemoryStore::new();
+    let (mut pool, handle) = start(store.clone());
+    let id = pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
+    let weak = pool
+        .run_until(handle.change_passphrase(PASS, "short"))
+        .unwrap_err();
+    assert_eq!(weak, EngineError::WeakPassphrase(Weakness::TooShort));
+    let wrong = pool
+        .run_until(handle.change_passphrase("not the passphrase", "a brand new passphrase"))
+        .unwrap_err();
+    assert_eq!(wrong, EngineError::Vault(VaultError::WrongPassphrase));
+    pool.run_until(handle.change_passphrase(PASS, "a brand new passphrase"))
+        .unwrap();
+    pool.run_until(handle.lock()).unwrap();
+    assert_eq!(
+        pool.run_until(handle.unlock(PASS)),
+        Err(EngineError::Vault(VaultError::WrongPassphrase))
+    );
+    assert_eq!(
+        pool.run_until(handle.unlock("a brand new passphrase"))
+            .unwrap(),
+        id
+    );
+}
