@@ -2,6 +2,7 @@
 
 pub mod amount;
 pub mod change_passphrase;
+pub mod nostr_key;
 pub mod onboarding;
 pub mod page;
 pub mod shell;

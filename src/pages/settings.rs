@@ -18,7 +18,10 @@ pub fn Settings() -> impl IntoView {
     let handle = expect_context::<WalletHandle>();
     let handle_for_backup = handle.clone();
     let backups_made = RwSignal::new(0u32);
+    let keys_changed = RwSignal::new(0u32);
+    let set_nsec = crate::components::nostr_key::set_nsec_action(keys_changed);
     let identity = LocalResource::new(move || {
+        let _ = keys_changed.get();
         let unlocked = status
             .0
             .get()
@@ -194,6 +197,7 @@ pub fn Settings() -> impl IntoView {
                     <dt>{tr!("settings.bip84")}</dt>
                     <dd data-testid="bip84-address"><code>{id.bip84_address}</code></dd>
                 </dl>
+                <crate::components::nostr_key::NostrKey imported=id.nostr_imported set=set_nsec />
             }
         })
     };

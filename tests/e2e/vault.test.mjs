@@ -245,4 +245,26 @@ describe("key vault", () => {
     assert.deepEqual(await identity(page), before);
     await context.close();
   });
+
+  test("an existing nsec can replace the derived NOSTR key, and be dropped again", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(stack.app);
+    await appReady(page);
+    await page.getByRole("button", { name: "Restore from recovery words" }).click();
+    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
+    await setPassphrase(page, PASS);
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    const derived = await identity(page);
+    await page.getByLabel("Use an existing NOSTR key (nsec)").fill("npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu");
+    await page.getByRole("button", { name: "Use this key" }).click();
+    await page.getByRole("alert").filter({ hasText: "that is a public key (npub)" }).waitFor();
+    await page.getByLabel("Use an existing NOSTR key (nsec)").fill("nsec10allq0gjx7fddtzef0ax00mdps9t2kmtrldkyjfs8l5xruwvh2dq0lhhkp");
+    await page.getByRole("button", { name: "Use this key" }).click();
+    await page.getByTestId("npub").filter({ hasText: "npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu" }).waitFor();
+    assert.equal(await page.getByTestId("bip84-address").textContent(), derived.address);
+    await page.getByRole("button", { name: "Use the key from my recovery words" }).click();
+    await page.getByTestId("npub").filter({ hasText: derived.npub }).waitFor();
+    await context.close();
+  });
 });

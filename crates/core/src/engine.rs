@@ -18,6 +18,8 @@ use crate::vault::{Kdf, KdfParams, Vault, VaultError};
 
 /// The vault record holding the recovery phrase.
 const MNEMONIC: &str = "mnemonic";
+/// The vault record holding an imported NOSTR secret key, when the user chose one.
+const NSEC: &str = "nostr-nsec";
 
 /// Where the wallet is in its life: the UI routes on this (onboarding, unlock, home).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +54,8 @@ pub struct Identity {
     pub npub: String,
     /// First BIP84 receive address (mainnet).
     pub bip84_address: String,
+    /// Whether the NOSTR key is an imported nsec rather than the one from the words.
+    pub nostr_imported: bool,
 }
 
 /// What the engine tells every subscriber, unasked.
@@ -78,6 +82,9 @@ pub enum EngineError {
     /// The recovery words are not valid.
     #[error(transparent)]
     Mnemonic(#[from] MnemonicError),
+    /// The pasted NOSTR key is not valid.
+    #[error(transparent)]
+    Nsec(#[from] keys::NsecError),
     /// The vault refused.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -125,6 +132,7 @@ enum Command {
     },
     LastBackup(Reply<Option<u64>>),
     Passkey(Reply<Option<PasskeyRequest>>),
+    SetNsec(Option<Zeroizing<String>>, Reply<Identity>),
     ChangePassphrase {
         current: Zeroizing<String>,
         new: Zeroizing<String>,
@@ -254,6 +262,13 @@ impl WalletHandle {
         .await
     }
 
+    /// Uses an imported NOSTR secret key (`nsec1…`) instead of the one derived from the words;
+    /// `None` goes back to the derived key.
+    pub async fn set_nsec(&self, nsec: Option<&str>) -> Result<Identity, EngineError> {
+        let nsec = nsec.map(|n| Zeroizing::new(n.to_string()));
+        self.ask(|reply| Command::SetNsec(nsec, reply)).await
+    }
+
     /// The passkey set up for this wallet, if any (also while locked).
     pub async fn passkey(&self) -> Result<Option<PasskeyRequest>, EngineError> {
         self.ask(Command::Passkey).await
@@ -302,6 +317,7 @@ enum Phase<S> {
     Unlocked {
         vault: Vault<S>,
         keys: KeyHierarchy,
+        nsec: Option<Zeroizing<[u8; 32]>>,
     },
     /// Transient while a command owns the store.
     Busy,
@@ -316,9 +332,16 @@ struct Engine<S, R, C, K> {
     subscribers: Vec<mpsc::UnboundedSender<Event>>,
 }
 
-fn identity_of(keys: &KeyHierarchy) -> Result<Identity, EngineError> {
+fn identity_of(
+    keys: &KeyHierarchy,
+    nsec: Option<&Zeroizing<[u8; 32]>>,
+) -> Result<Identity, EngineError> {
     Ok(Identity {
-        npub: keys.npub()?,
+        npub: match nsec {
+            Some(secret) => keys::npub_of(secret)?,
+            None => keys.npub()?,
+        },
+        nostr_imported: nsec.is_some(),
         bip84_address: keys.bip84_address(bitcoin::Network::Bitcoin, 0)?,
     })
 }
@@ -358,95 +381,121 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         self.broadcast();
     }
 
-    async fn setup(&mut self, phrase: &str, pass: &str) -> Result<Identity, EngineError> {
-        let mnemonic = keys::parse(phrase)?;
-        if let (_, Some(w)) = passphrase::assess(pass) {
-            return Err(EngineError::WeakPassphrase(w));
+    /// The store of a device with no wallet yet (setup, import).
+    fn empty_store(&self) -> Result<S, EngineError> {
+        match &self.phase {
+            Phase::NoWallet(s) => Ok(s.clone()),
+            Phase::Locked(_) | Phase::Unlocked { .. } => Err(VaultError::AlreadyExists.into()),
+            Phase::Unavailable(e) => Err(e.clone().into()),
+            Phase::Starting | Phase::Busy => Err(EngineError::Stopped),
         }
-        let store = match &self.phase {
-            Phase::NoWallet(s) => s.clone(),
-            Phase::Locked(_) | Phase::Unlocked { .. } => {
-                return Err(VaultError::AlreadyExists.into())
-            }
-            Phase::Unavailable(e) => return Err(e.clone().into()),
-            Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
-        };
-        let vault = Vault::create(store, pass, KdfParams::DEFAULT, &self.random, &self.kdf).await?;
-        let words = Zeroizing::new(mnemonic.to_string());
-        vault
-            .put(RECORDS, MNEMONIC, words.as_bytes(), &self.random)
-            .await?;
-        let keys = KeyHierarchy::from_mnemonic(&mnemonic);
-        let id = identity_of(&keys)?;
-        self.phase = Phase::Unlocked { vault, keys };
-        Ok(id)
     }
 
-    async fn unlock(&mut self, pass: &str) -> Result<Identity, EngineError> {
-        let store = match &self.phase {
-            Phase::Locked(s) => s.clone(),
-            Phase::Unlocked { keys, .. } => return identity_of(keys),
-            Phase::NoWallet(_) => return Err(VaultError::NoVault.into()),
-            Phase::Unavailable(e) => return Err(e.clone().into()),
-            Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
-        };
-        let vault = Vault::unlock(store, pass, &self.clock, &self.kdf).await?;
-        let keys = Self::keys_of(&vault).await?;
-        // Older vaults get today's KDF cost while we have the passphrase at hand.
-        vault
-            .upgrade_kdf(pass, KdfParams::DEFAULT, &self.random, &self.kdf)
-            .await?;
-        let id = identity_of(&keys)?;
-        self.phase = Phase::Unlocked { vault, keys };
-        Ok(id)
+    /// The store of a locked wallet, or `Ok(Err(identity))` when it is unlocked already.
+    fn locked_store(&self) -> Result<Result<S, Identity>, EngineError> {
+        match &self.phase {
+            Phase::Locked(s) => Ok(Ok(s.clone())),
+            Phase::Unlocked { keys, nsec, .. } => Ok(Err(identity_of(keys, nsec.as_ref())?)),
+            Phase::NoWallet(_) => Err(VaultError::NoVault.into()),
+            Phase::Unavailable(e) => Err(e.clone().into()),
+            Phase::Starting | Phase::Busy => Err(EngineError::Stopped),
+        }
     }
 
-    async fn import(&mut self, file: &[u8], pass: &str) -> Result<Identity, EngineError> {
-        let store = match &self.phase {
-            Phase::NoWallet(s) => s.clone(),
-            Phase::Locked(_) | Phase::Unlocked { .. } => {
-                return Err(VaultError::AlreadyExists.into())
-            }
-            Phase::Unavailable(e) => return Err(e.clone().into()),
-            Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
-        };
-        let vault = Vault::import_backup(store, file, pass, &self.kdf).await?;
-        let keys = Self::keys_of(&vault).await?;
-        let id = identity_of(&keys)?;
-        self.phase = Phase::Unlocked { vault, keys };
-        Ok(id)
-    }
-
-    async fn unlock_passkey(&mut self, prf: &[u8]) -> Result<Identity, EngineError> {
-        let store = match &self.phase {
-            Phase::Locked(s) => s.clone(),
-            Phase::Unlocked { keys, .. } => return identity_of(keys),
-            Phase::NoWallet(_) => return Err(VaultError::NoVault.into()),
-            Phase::Unavailable(e) => return Err(e.clone().into()),
-            Phase::Starting | Phase::Busy => return Err(EngineError::Stopped),
-        };
-        let vault = Vault::unlock_with_passkey(store, prf, &self.clock).await?;
-        let keys = Self::keys_of(&vault).await?;
-        let id = identity_of(&keys)?;
-        self.phase = Phase::Unlocked { vault, keys };
-        Ok(id)
-    }
-
-    async fn keys_of(vault: &Vault<S>) -> Result<KeyHierarchy, EngineError> {
+    /// Loads the keys from an opened vault and makes it the unlocked wallet.
+    async fn enter(&mut self, vault: Vault<S>) -> Result<Identity, EngineError> {
         let words = vault
             .get(RECORDS, MNEMONIC)
             .await?
             .ok_or_else(|| VaultError::Tampered("the recovery phrase record is missing".into()))?;
         let text = std::str::from_utf8(&words)
             .map_err(|_| VaultError::Tampered("recovery phrase".into()))?;
-        Ok(KeyHierarchy::from_mnemonic(&keys::parse(text)?))
+        let keys = KeyHierarchy::from_mnemonic(&keys::parse(text)?);
+        let nsec = match vault.get(RECORDS, NSEC).await? {
+            Some(bytes) => Some(Zeroizing::new(
+                <[u8; 32]>::try_from(bytes.as_slice())
+                    .map_err(|_| VaultError::Tampered("imported NOSTR key".into()))?,
+            )),
+            None => None,
+        };
+        let id = identity_of(&keys, nsec.as_ref())?;
+        self.phase = Phase::Unlocked { vault, keys, nsec };
+        Ok(id)
+    }
+
+    async fn setup(&mut self, phrase: &str, pass: &str) -> Result<Identity, EngineError> {
+        let mnemonic = keys::parse(phrase)?;
+        if let (_, Some(w)) = passphrase::assess(pass) {
+            return Err(EngineError::WeakPassphrase(w));
+        }
+        let store = self.empty_store()?;
+        let vault = Vault::create(store, pass, KdfParams::DEFAULT, &self.random, &self.kdf).await?;
+        let words = Zeroizing::new(mnemonic.to_string());
+        vault
+            .put(RECORDS, MNEMONIC, words.as_bytes(), &self.random)
+            .await?;
+        self.enter(vault).await
+    }
+
+    async fn unlock(&mut self, pass: &str) -> Result<Identity, EngineError> {
+        let store = match self.locked_store()? {
+            Ok(store) => store,
+            Err(id) => return Ok(id),
+        };
+        let vault = Vault::unlock(store, pass, &self.clock, &self.kdf).await?;
+        // Older vaults get today's KDF cost while we have the passphrase at hand.
+        vault
+            .upgrade_kdf(pass, KdfParams::DEFAULT, &self.random, &self.kdf)
+            .await?;
+        self.enter(vault).await
+    }
+
+    async fn import(&mut self, file: &[u8], pass: &str) -> Result<Identity, EngineError> {
+        let store = self.empty_store()?;
+        let vault = Vault::import_backup(store, file, pass, &self.kdf).await?;
+        self.enter(vault).await
+    }
+
+    async fn unlock_passkey(&mut self, prf: &[u8]) -> Result<Identity, EngineError> {
+        let store = match self.locked_store()? {
+            Ok(store) => store,
+            Err(id) => return Ok(id),
+        };
+        let vault = Vault::unlock_with_passkey(store, prf, &self.clock).await?;
+        self.enter(vault).await
+    }
+
+    /// Uses an imported `nsec` as the NOSTR key instead of the NIP-06 one (`None`: back to
+    /// the key from the recovery words).
+    async fn set_nsec(&mut self, nsec: Option<&str>) -> Result<Identity, EngineError> {
+        let Phase::Unlocked {
+            vault,
+            keys,
+            nsec: current,
+        } = &mut self.phase
+        else {
+            return Err(EngineError::Locked);
+        };
+        match nsec {
+            Some(text) => {
+                let secret = keys::parse_nsec(text)?;
+                vault.put(RECORDS, NSEC, &secret[..], &self.random).await?;
+                *current = Some(secret);
+            }
+            None => {
+                vault.delete(RECORDS, NSEC).await?;
+                *current = None;
+            }
+        }
+        identity_of(keys, current.as_ref())
     }
 
     fn lock(&mut self) {
         if let Phase::Unlocked { .. } = self.phase {
-            if let Phase::Unlocked { vault, keys } = std::mem::replace(&mut self.phase, Phase::Busy)
+            if let Phase::Unlocked { vault, keys, nsec } =
+                std::mem::replace(&mut self.phase, Phase::Busy)
             {
-                drop(keys); // zeroized on drop
+                drop((keys, nsec)); // zeroized on drop
                 self.phase = Phase::Locked(vault.lock());
             }
         }
@@ -513,6 +562,9 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 };
                 let _ = reply.send(result);
             }
+            Command::SetNsec(nsec, reply) => {
+                let _ = reply.send(self.set_nsec(nsec.as_deref().map(String::as_str)).await);
+            }
             Command::ChangePassphrase {
                 current,
                 new,
@@ -578,7 +630,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             }
             Command::Identity(reply) => {
                 let result = match &self.phase {
-                    Phase::Unlocked { keys, .. } => identity_of(keys),
+                    Phase::Unlocked { keys, nsec, .. } => identity_of(keys, nsec.as_ref()),
                     _ => Err(EngineError::Locked),
                 };
                 let _ = reply.send(result);

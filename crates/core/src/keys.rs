@@ -38,6 +38,49 @@ pub enum MnemonicError {
     Derivation(String),
 }
 
+/// Why a pasted NOSTR secret key was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum NsecError {
+    /// Not an `nsec1…` string at all, or a typo broke its checksum.
+    #[error("that is not a NOSTR secret key: paste the whole key starting with nsec1 (a typo breaks its checksum)")]
+    NotNsec,
+    /// An `npub` was pasted where the secret key was asked for.
+    #[error(
+        "that is a public key (npub); importing needs the secret key, which starts with nsec1"
+    )]
+    IsNpub,
+    /// Decoded, but not a valid secp256k1 secret key.
+    #[error("that nsec does not hold a valid key")]
+    Invalid,
+}
+
+/// Parses an `nsec1…` (NIP-19) secret key.
+pub fn parse_nsec(input: &str) -> Result<Zeroizing<[u8; 32]>, NsecError> {
+    let text = input.trim();
+    let (hrp, data) = bech32::decode(text).map_err(|_| NsecError::NotNsec)?;
+    match hrp.as_str() {
+        "nsec" => {}
+        "npub" => return Err(NsecError::IsNpub),
+        _ => return Err(NsecError::NotNsec),
+    }
+    let bytes: [u8; 32] = data.as_slice().try_into().map_err(|_| NsecError::Invalid)?;
+    bitcoin::secp256k1::SecretKey::from_slice(&bytes).map_err(|_| NsecError::Invalid)?;
+    Ok(Zeroizing::new(bytes))
+}
+
+/// The `npub1…` of a NOSTR secret key.
+pub fn npub_of(secret: &[u8; 32]) -> Result<String, MnemonicError> {
+    let secp = Secp256k1::signing_only();
+    let sk = bitcoin::secp256k1::SecretKey::from_slice(secret)
+        .map_err(|e| MnemonicError::Derivation(e.to_string()))?;
+    let xonly = Keypair::from_secret_key(&secp, &sk)
+        .x_only_public_key()
+        .0
+        .serialize();
+    let hrp = Hrp::parse("npub").map_err(|e| MnemonicError::Derivation(e.to_string()))?;
+    bech32::encode::<Bech32>(hrp, &xonly).map_err(|e| MnemonicError::Derivation(e.to_string()))
+}
+
 /// Generates a new phrase of `words` words (12 or 24).
 pub fn generate(words: usize, rng: &impl Random) -> Result<bip39::Mnemonic, MnemonicError> {
     let len = match words {
@@ -146,9 +189,7 @@ impl KeyHierarchy {
 
     /// The NOSTR public key as `npub1…` (NIP-19).
     pub fn npub(&self) -> Result<String, MnemonicError> {
-        let hrp = Hrp::parse("npub").map_err(|e| MnemonicError::Derivation(e.to_string()))?;
-        bech32::encode::<Bech32>(hrp, &self.nostr_xonly()?)
-            .map_err(|e| MnemonicError::Derivation(e.to_string()))
+        npub_of(&*self.nostr_secret()?)
     }
 
     /// The 64-byte BIP39 seed, which NUT-13 derives Cashu secrets from.
@@ -214,6 +255,32 @@ mod tests {
             keys.bip84_address(Network::Bitcoin, 1).unwrap(),
             "bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g"
         );
+    }
+
+    #[test]
+    fn nsec_import_matches_nip06_and_refuses_the_wrong_things() {
+        let sk = parse_nsec(" nsec10allq0gjx7fddtzef0ax00mdps9t2kmtrldkyjfs8l5xruwvh2dq0lhhkp ")
+            .unwrap();
+        assert_eq!(
+            hex(&sk[..]),
+            "7f7ff03d123792d6ac594bfa67bf6d0c0ab55b6b1fdb6249303fe861f1ccba9a"
+        );
+        assert_eq!(
+            npub_of(&sk).unwrap(),
+            "npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu"
+        );
+        assert_eq!(
+            parse_nsec("npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu")
+                .unwrap_err(),
+            NsecError::IsNpub
+        );
+        assert_eq!(
+            parse_nsec("nsec10allq0gjx7fddtzef0ax00mdps9t2kmtrldkyjfs8l5xruwvh2dq0lhhkq")
+                .unwrap_err(),
+            NsecError::NotNsec,
+            "a one-letter typo fails the checksum"
+        );
+        assert_eq!(parse_nsec("hello").unwrap_err(), NsecError::NotNsec);
     }
 
     #[test]

@@ -204,3 +204,35 @@ fn changing_the_passphrase_keeps_the_wallet() {
         id
     );
 }
+
+#[test]
+fn an_imported_nsec_replaces_the_derived_nostr_key_until_dropped() {
+    let (mut pool, handle) = start(MemoryStore::new());
+    let derived = pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
+    assert!(!derived.nostr_imported);
+    let bad = pool.run_until(handle.set_nsec(Some(
+        "npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu",
+    )));
+    assert!(matches!(
+        bad,
+        Err(EngineError::Nsec(crate::keys::NsecError::IsNpub))
+    ));
+    let nsec = "nsec10allq0gjx7fddtzef0ax00mdps9t2kmtrldkyjfs8l5xruwvh2dq0lhhkp";
+    let imported = pool.run_until(handle.set_nsec(Some(nsec))).unwrap();
+    assert_eq!(
+        imported.npub,
+        "npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu"
+    );
+    assert!(imported.nostr_imported);
+    assert_eq!(
+        imported.bip84_address, derived.bip84_address,
+        "only the NOSTR key changes"
+    );
+    pool.run_until(handle.lock()).unwrap();
+    assert_eq!(
+        pool.run_until(handle.unlock(PASS)).unwrap(),
+        imported,
+        "kept, encrypted, across a lock"
+    );
+    assert_eq!(pool.run_until(handle.set_nsec(None)).unwrap(), derived);
+}

@@ -1,0 +1,70 @@
+//! Choosing the NOSTR key: the one derived from the recovery words (NIP-06), or an existing
+//! `nsec` the user already has. The engine validates and stores it encrypted.
+
+use flash_core::WalletHandle;
+use leptos::prelude::*;
+
+use crate::tr;
+
+/// The action that sets (`Some(nsec)`) or drops (`None`) the imported key. It is owned by the
+/// settings page, not by [`NostrKey`], because a change re-renders the key list this sits in.
+pub type SetNsec = Action<Option<String>, Result<(), String>>;
+
+/// Makes the [`SetNsec`] action; bumps `changed` after a change so the shown keys refresh.
+pub fn set_nsec_action(changed: RwSignal<u32>) -> SetNsec {
+    let handle = expect_context::<WalletHandle>();
+    Action::new_local(move |value: &Option<String>| {
+        let handle = handle.clone();
+        let value = value.clone();
+        async move {
+            let result = handle
+                .set_nsec(value.as_deref())
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            if result.is_ok() {
+                changed.update(|n| *n += 1);
+            }
+            result
+        }
+    })
+}
+
+/// Import or drop an nsec.
+#[component]
+pub fn NostrKey(imported: bool, set: SetNsec) -> impl IntoView {
+    let nsec = RwSignal::new(String::new());
+    let error = move || set.value().get().and_then(Result::err);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        set.dispatch(Some(nsec.get_untracked()));
+        nsec.set(String::new());
+    };
+    let body = if imported {
+        view! {
+            <p class="hint warning">{tr!("settings.nsec_imported")}</p>
+            <button type="button" class="secondary" on:click=move |_| { set.dispatch(None); }>
+                {tr!("settings.nsec_drop")}
+            </button>
+        }
+        .into_any()
+    } else {
+        view! {
+            <form class="stack" on:submit=on_submit>
+                <div class="field">
+                    <label for="import-nsec">{tr!("settings.nsec_label")}</label>
+                    <input id="import-nsec" type="password" autocomplete="off" spellcheck="false" required
+                        prop:value=nsec on:input=move |ev| nsec.set(event_target_value(&ev)) />
+                </div>
+                <button type="submit" class="secondary">{tr!("settings.nsec_submit")}</button>
+            </form>
+        }
+        .into_any()
+    };
+    view! {
+        {body}
+        <Show when=move || error().is_some()>
+            <p role="alert" class="error">{move || error().unwrap_or_default()}</p>
+        </Show>
+    }
+}
