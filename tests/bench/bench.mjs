@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, extname } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { appReady, controlled, launchBrowser, startStack } from "../support/stack.mjs";
+import { PASS, restoreFromWords } from "../support/wallet.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS || 7);
 const BUDGET_BROTLI_KB = 500;
@@ -64,8 +65,6 @@ async function loadTimes(browser, url) {
   return { cold, warm };
 }
 
-const ABOUT = "abandon ".repeat(11) + "about";
-const PASS = "correct horse battery staple";
 
 /** Unlock with the shipped KDF parameters: time from submit to unlocked, and the longest
  * main-thread task (PerformanceObserver "longtask") while it ran. */
@@ -78,14 +77,7 @@ async function unlockTimes(browser, url) {
       for (const e of list.getEntries()) window.__longTasks.push(e.duration);
     }).observe({ type: "longtask", buffered: true });
   });
-  await page.goto(url);
-  await appReady(page);
-  await page.getByRole("button", { name: "Restore from recovery words" }).click();
-  await page.getByLabel("Your 12 or 24 recovery words").fill(ABOUT);
-  await page.getByLabel("Passphrase", { exact: true }).fill(PASS);
-  await page.getByLabel("Repeat passphrase").fill(PASS);
-  await page.getByRole("button", { name: "Create wallet" }).click();
-  await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+  await restoreFromWords(page, url);
   const times = [];
   const longest = [];
   for (let i = 0; i < RUNS; i++) {

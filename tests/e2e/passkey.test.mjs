@@ -1,26 +1,13 @@
 // End-to-end: passkey unlock (WebAuthn PRF) with Chromium's virtual authenticator. Served on
 // `localhost`: WebAuthn refuses IP-address origins.
-import { after, before, describe, test } from "node:test";
-import { appReady, launchBrowser, startStack } from "../support/stack.mjs";
-
-const PASS = "correct horse battery staple";
+import { describe, test } from "node:test";
+import { PASS, restoreFromWords, useStack } from "../support/wallet.mjs";
 
 describe("passkey unlock", () => {
-  let stack;
-  let browser;
-
-  before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  const env = useStack();
 
   test("add a passkey, lock, unlock with it; the passphrase still works; remove it", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send("WebAuthn.enable", { enableUI: false });
@@ -30,15 +17,7 @@ describe("passkey unlock", () => {
         isUserVerified: true, automaticPresenceSimulation: true, hasPrf: true,
       },
     });
-    const app = stack.app.replace("127.0.0.1", "localhost");
-    await page.goto(app);
-    await appReady(page);
-    await page.getByRole("button", { name: "Restore from recovery words" }).click();
-    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
-    await page.getByLabel("Passphrase", { exact: true }).fill(PASS);
-    await page.getByLabel("Repeat passphrase").fill(PASS);
-    await page.getByRole("button", { name: "Create wallet" }).click();
-    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    await restoreFromWords(page, env.stack.app.replace("127.0.0.1", "localhost"));
 
     const nav = page.getByRole("navigation", { name: "Main" });
     await nav.getByRole("link", { name: "Settings" }).click();

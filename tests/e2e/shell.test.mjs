@@ -1,31 +1,21 @@
 // End-to-end: the app shell, PWA and hosting contract, in Debian's headless Chromium against the
 // real local stack. Each test fails if the feature it names breaks.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { appReady, controlled, launchBrowser, launchProfile, startStack } from "../support/stack.mjs";
+import { appReady, controlled, launchProfile } from "../support/stack.mjs";
+import { useStack } from "../support/wallet.mjs";
 
 describe("app shell and PWA", () => {
-  let stack;
-  let browser;
-
-  before(async () => {
-    stack = await startStack({ copyDist: true });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  const env = useStack({ copyDist: true }); // the update test edits its own copy of dist/
 
   test("the app loads and navigates between pages", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     const errors = [];
     page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(stack.app);
+    await page.goto(env.stack.app);
     await appReady(page);
     await assert.doesNotReject(page.getByRole("heading", { level: 1, name: "Wallet" }).waitFor());
     // A new device: the engine opened IndexedDB and found no wallet.
@@ -45,26 +35,26 @@ describe("app shell and PWA", () => {
   });
 
   test("deep links load through the SPA fallback, unknown paths say so", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    const res = await page.goto(`${stack.app}/pos`);
+    const res = await page.goto(`${env.stack.app}/pos`);
     assert.equal(res.status(), 200);
     await appReady(page);
     await page.getByRole("heading", { level: 1, name: "Point of sale" }).waitFor();
-    await page.goto(`${stack.app}/no/such/page`);
+    await page.goto(`${env.stack.app}/no/such/page`);
     await appReady(page);
     await page.getByRole("heading", { level: 1, name: "Page not found" }).waitFor();
-    const missingAsset = await page.request.get(`${stack.app}/missing.js`);
+    const missingAsset = await page.request.get(`${env.stack.app}/missing.js`);
     assert.equal(missingAsset.status(), 404, "a missing file is a 404, not the app");
     await context.close();
   });
 
   test("the CSP header is strict and the app runs under it", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     const violations = [];
     page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
-    const res = await page.goto(stack.app);
+    const res = await page.goto(env.stack.app);
     const csp = res.headers()["content-security-policy"];
     assert.ok(csp, "CSP header present");
     assert.doesNotMatch(csp, /unsafe-inline|'unsafe-eval'/);
@@ -84,7 +74,7 @@ describe("app shell and PWA", () => {
   test("Chromium finds no installability errors in the manifest", async () => {
     const context = await launchProfile(); // installability is never reported in incognito
     const page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(stack.app);
+    await page.goto(env.stack.app);
     await appReady(page);
     await controlled(page);
     const cdp = await context.newCDPSession(page);
@@ -97,23 +87,23 @@ describe("app shell and PWA", () => {
   });
 
   test("the service worker controls the page and the shell opens offline", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(stack.app);
+    await page.goto(env.stack.app);
     await appReady(page);
     const script = await controlled(page);
     assert.ok(script.endsWith("/sw.js"), script);
-    const version = /const VERSION = "([0-9a-f]+)"/.exec(readFileSync(join(stack.dist, "sw.js"), "utf8"))[1];
+    const version = /const VERSION = "([0-9a-f]+)"/.exec(readFileSync(join(env.stack.dist, "sw.js"), "utf8"))[1];
     const caches = await page.evaluate(() => caches.keys());
     assert.deepEqual(caches, [`flash-shell-${version}`], "one cache, named after the build");
 
     await context.setOffline(true);
     // Offline for real: the network is unreachable from the page.
-    await assert.rejects(page.evaluate((u) => fetch(u, { cache: "no-store" }), `${stack.mint}/v1/info`));
+    await assert.rejects(page.evaluate((u) => fetch(u, { cache: "no-store" }), `${env.stack.mint}/v1/info`));
     await page.reload();
     await appReady(page);
     await page.getByRole("heading", { level: 1, name: "Wallet" }).waitFor();
-    await page.goto(`${stack.app}/settings`);
+    await page.goto(`${env.stack.app}/settings`);
     await appReady(page);
     await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
     await context.setOffline(false);
@@ -121,16 +111,16 @@ describe("app shell and PWA", () => {
   });
 
   test("a new deploy offers 'new version available — reload', and reload switches to it", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(stack.app);
+    await page.goto(env.stack.app);
     await appReady(page);
     await controlled(page);
     const banner = page.getByRole("status").filter({ hasText: "A new version of Flash is ready." });
     assert.equal(await banner.count(), 0, "no banner before a deploy");
 
     // Deploy: a changed build means a changed worker (new VERSION).
-    const swPath = join(stack.dist, "sw.js");
+    const swPath = join(env.stack.dist, "sw.js");
     const old = readFileSync(swPath, "utf8");
     const oldVersion = /const VERSION = "([0-9a-f]+)"/.exec(old)[1];
     writeFileSync(swPath, old.replace(oldVersion, "0000000000000001"));

@@ -1,13 +1,12 @@
 // End-to-end: the key vault as a person uses it — create, reload, unlock, restore — in
 // headless Chromium with real IndexedDB, against the local stack.
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appReady, launchBrowser, startStack } from "../support/stack.mjs";
-
-const PASS = "correct horse battery staple";
+import { appReady } from "../support/stack.mjs";
+import { ABOUT, identity, PASS, restoreFromWords, setPassphrase, useStack } from "../support/wallet.mjs";
 
 async function createWallet(page, app) {
   await page.goto(app);
@@ -26,41 +25,15 @@ async function createWallet(page, app) {
   return words;
 }
 
-async function setPassphrase(page, pass) {
-  await page.getByLabel("Passphrase", { exact: true }).fill(pass);
-  await page.getByLabel("Repeat passphrase").fill(pass);
-  await page.getByRole("button", { name: "Create wallet" }).click();
-}
-
-async function identity(page) {
-  // In-app navigation: a full page load would (rightly) start locked.
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
-  await page.getByRole("heading", { level: 1, name: "Settings" }).waitFor();
-  const npub = await page.getByTestId("npub").textContent();
-  const address = await page.getByTestId("bip84-address").textContent();
-  return { npub, address };
-}
-
 describe("key vault", () => {
-  let stack;
-  let browser;
-
-  before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  const env = useStack();
 
   test("create → reload → locked → wrong passphrase refused → unlock; restore elsewhere gives the same keys", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     const workers = [];
     page.on("worker", (w) => workers.push(new URL(w.url()).pathname));
-    const words = await createWallet(page, stack.app);
+    const words = await createWallet(page, env.stack.app);
 
     // A weak passphrase is refused with its reason, and nothing is created.
     await setPassphrase(page, "short");
@@ -73,7 +46,7 @@ describe("key vault", () => {
     assert.match(created.address, /^bc1q[02-9ac-hj-np-z]{38}$/);
 
     // A reload starts locked: the keys were never stored in the clear, only the sealed vault.
-    await page.goto(stack.app);
+    await page.goto(env.stack.app);
     await appReady(page);
     await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
     await page.getByLabel("Passphrase").fill("not my passphrase");
@@ -93,9 +66,9 @@ describe("key vault", () => {
     await context.close();
 
     // Restore from the words in a fresh browser context: same NOSTR key and address.
-    const other = await browser.newContext();
+    const other = await env.browser.newContext();
     const page2 = await other.newPage();
-    await page2.goto(stack.app);
+    await page2.goto(env.stack.app);
     await appReady(page2);
     await page2.getByRole("button", { name: "Restore from recovery words" }).click();
     await page2.getByLabel("Your 12 or 24 recovery words").fill(`  ${words.join("  ").toUpperCase()} `);
@@ -106,12 +79,12 @@ describe("key vault", () => {
   });
 
   test("restoring the BIP84 test mnemonic gives the published address; a bad word is named", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(stack.app);
+    await page.goto(env.stack.app);
     await appReady(page);
     await page.getByRole("button", { name: "Restore from recovery words" }).click();
-    const about = "abandon ".repeat(11) + "about";
+    const about = ABOUT;
     await page.getByLabel("Your 12 or 24 recovery words").fill(about.replace("abandon abandon abandon", "abandon abandn abandon"));
     await setPassphrase(page, PASS);
     await page.getByRole("alert").filter({ hasText: 'word 2 ("abandn")' }).waitFor();
@@ -124,15 +97,10 @@ describe("key vault", () => {
   });
 
   test("auto-lock fires after the configured idle time, and activity postpones it", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     await page.clock.install();
-    await page.goto(stack.app);
-    await appReady(page);
-    await page.getByRole("button", { name: "Restore from recovery words" }).click();
-    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
-    await setPassphrase(page, PASS);
-    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    await restoreFromWords(page, env.stack.app);
 
     // Settings: 1 minute, and storage durability is reported either way.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
@@ -151,14 +119,9 @@ describe("key vault", () => {
   });
 
   test("backup file: export, then import in a fresh profile gives the same wallet; bad files are refused", async () => {
-    const a = await browser.newContext();
+    const a = await env.browser.newContext();
     const page = await a.newPage();
-    await page.goto(stack.app);
-    await appReady(page);
-    await page.getByRole("button", { name: "Restore from recovery words" }).click();
-    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
-    await setPassphrase(page, PASS);
-    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    await restoreFromWords(page, env.stack.app);
     const original = await identity(page);
     await page.getByTestId("last-backup").filter({ hasText: "none made yet" }).waitFor();
     const [download] = await Promise.all([
@@ -173,9 +136,9 @@ describe("key vault", () => {
     await page.getByTestId("last-backup").filter({ hasText: "last made" }).waitFor();
     await a.close();
 
-    const b = await browser.newContext();
+    const b = await env.browser.newContext();
     const fresh = await b.newPage();
-    await fresh.goto(stack.app);
+    await fresh.goto(env.stack.app);
     await appReady(fresh);
     await fresh.getByRole("button", { name: "Restore from a backup file" }).click();
     const truncated = join(tmpdir(), `flash-truncated-${process.pid}.json`);
@@ -198,7 +161,7 @@ describe("key vault", () => {
   });
 
   test("a browser without IndexedDB (some private modes) is told so plainly", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     await page.addInitScript(() => {
       // What some private modes do: IndexedDB exists but refuses to open.
@@ -206,7 +169,7 @@ describe("key vault", () => {
         throw new DOMException("The user denied permission to access the database.", "InvalidStateError");
       };
     });
-    await page.goto(stack.app);
+    await page.goto(env.stack.app);
     await appReady(page);
     await page.getByRole("alert").filter({ hasText: "does not let Flash save data here" }).waitFor();
     if (await page.getByRole("button", { name: "Create a new wallet" }).count() !== 0) {
@@ -216,14 +179,9 @@ describe("key vault", () => {
   });
 
   test("changing the passphrase: the old one stops working, the new one opens the same wallet", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(stack.app);
-    await appReady(page);
-    await page.getByRole("button", { name: "Restore from recovery words" }).click();
-    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
-    await setPassphrase(page, PASS);
-    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    await restoreFromWords(page, env.stack.app);
     const before = await identity(page);
     await page.getByLabel("Current passphrase").fill("not the passphrase");
     await page.getByLabel("New passphrase", { exact: true }).fill("a brand new passphrase");
@@ -234,7 +192,7 @@ describe("key vault", () => {
     await page.getByRole("button", { name: "Change passphrase" }).click();
     await page.getByRole("status").filter({ hasText: "Passphrase changed" }).waitFor();
 
-    await page.goto(stack.app); // reload: locked
+    await page.goto(env.stack.app); // reload: locked
     await appReady(page);
     await page.getByLabel("Passphrase").fill(PASS);
     await page.getByRole("button", { name: "Unlock", exact: true }).click();
@@ -247,14 +205,9 @@ describe("key vault", () => {
   });
 
   test("an existing nsec can replace the derived NOSTR key, and be dropped again", async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(stack.app);
-    await appReady(page);
-    await page.getByRole("button", { name: "Restore from recovery words" }).click();
-    await page.getByLabel("Your 12 or 24 recovery words").fill("abandon ".repeat(11) + "about");
-    await setPassphrase(page, PASS);
-    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    await restoreFromWords(page, env.stack.app);
     const derived = await identity(page);
     await page.getByLabel("Use an existing NOSTR key (nsec)").fill("npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu");
     await page.getByRole("button", { name: "Use this key" }).click();
