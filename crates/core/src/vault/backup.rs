@@ -154,25 +154,11 @@ mod tests {
     use super::*;
     use crate::ports::{ManualClock, OsRandom};
     use crate::store::memory::MemoryStore;
-    use crate::vault::{InlineKdf, KdfParams};
+    use crate::vault::InlineKdf;
 
-    const WEAK: KdfParams = KdfParams {
-        version: 1,
-        m_kib: 256,
-        t: 1,
-        p: 1,
-    };
 
     async fn sample() -> (Vault<MemoryStore>, Vec<u8>) {
-        let v = Vault::create_unchecked(
-            MemoryStore::new(),
-            "backup pass",
-            WEAK,
-            &OsRandom,
-            &InlineKdf,
-        )
-        .await
-        .unwrap();
+        let v = crate::vault::tests::new_vault("backup pass").await;
         v.put(RECORDS, "mnemonic", b"abandon ... about", &OsRandom)
             .await
             .unwrap();

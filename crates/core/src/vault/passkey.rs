@@ -100,31 +100,16 @@ mod tests {
 
     use super::*;
     use crate::ports::{ManualClock, OsRandom};
-    use crate::store::memory::MemoryStore;
     use crate::store::RECORDS;
-    use crate::vault::{InlineKdf, KdfParams};
+    use crate::vault::InlineKdf;
 
-    const WEAK: KdfParams = KdfParams {
-        version: 1,
-        m_kib: 256,
-        t: 1,
-        p: 1,
-    };
 
     #[test]
     fn a_passkey_is_a_second_way_in_and_can_be_removed() {
         block_on(async {
             let clock = ManualClock::new(0);
             let prf = [7u8; 32];
-            let v = Vault::create_unchecked(
-                MemoryStore::new(),
-                "pass phrase!",
-                WEAK,
-                &OsRandom,
-                &InlineKdf,
-            )
-            .await
-            .unwrap();
+            let v = crate::vault::tests::new_vault("pass phrase!").await;
             v.put(RECORDS, "x", b"secret", &OsRandom).await.unwrap();
             assert_eq!(Vault::passkey_request(v.store()).await.unwrap(), None);
             v.add_passkey(b"cred".to_vec(), b"salt".to_vec(), &prf, &OsRandom)

@@ -7,15 +7,16 @@ use crate::store::memory::MemoryStore;
 use crate::store::RECORDS;
 use crate::vault::InlineKdf;
 
-/// Cheap parameters so the suite stays fast; only reachable through `create_unchecked`.
-const WEAK: KdfParams = KdfParams {
+/// Cheap parameters so the suites stay fast; only reachable through `create_unchecked`.
+pub(super) const WEAK: KdfParams = KdfParams {
     version: 1,
     m_kib: 256,
     t: 1,
     p: 1,
 };
 
-async fn new_vault(pass: &str) -> Vault<MemoryStore> {
+/// A new vault with cheap KDF parameters over a fresh memory store.
+pub(super) async fn new_vault(pass: &str) -> Vault<MemoryStore> {
     Vault::create_unchecked(MemoryStore::new(), pass, WEAK, &OsRandom, &InlineKdf)
         .await
         .unwrap()
