@@ -9,6 +9,35 @@ use crate::components::page::Page;
 use crate::i18n::{use_locale, LOCALES};
 use crate::tr;
 
+/// Something to show only while unlocked, fetched from the engine again whenever the wallet
+/// state or `refresh` changes; `None` while locked or when the engine says no.
+fn when_unlocked<T, F, Fut>(
+    status: WalletStatus,
+    refresh: RwSignal<u32>,
+    handle: WalletHandle,
+    fetch: F,
+) -> LocalResource<Option<T>>
+where
+    T: 'static,
+    F: Fn(WalletHandle) -> Fut + 'static,
+    Fut: std::future::Future<Output = Option<T>> + 'static,
+{
+    LocalResource::new(move || {
+        let _ = refresh.get();
+        let unlocked = status
+            .0
+            .get()
+            .is_some_and(|s| s.state == WalletState::Unlocked);
+        let fetched = unlocked.then(|| fetch(handle.clone()));
+        async move {
+            match fetched {
+                Some(f) => f.await,
+                None => None,
+            }
+        }
+    })
+}
+
 /// `/settings`
 #[component]
 pub fn Settings() -> impl IntoView {
@@ -20,20 +49,8 @@ pub fn Settings() -> impl IntoView {
     let backups_made = RwSignal::new(0u32);
     let keys_changed = RwSignal::new(0u32);
     let set_nsec = crate::components::nostr_key::set_nsec_action(keys_changed);
-    let identity = LocalResource::new(move || {
-        let _ = keys_changed.get();
-        let unlocked = status
-            .0
-            .get()
-            .is_some_and(|s| s.state == WalletState::Unlocked);
-        let handle = handle.clone();
-        async move {
-            if unlocked {
-                handle.identity().await.ok()
-            } else {
-                None
-            }
-        }
+    let identity = when_unlocked(status, keys_changed, handle.clone(), |h| async move {
+        h.identity().await.ok()
     });
     let autolock = RwSignal::new(flash_browser::idle::minutes());
     let autolock_options = flash_browser::idle::CHOICES
@@ -74,20 +91,8 @@ pub fn Settings() -> impl IntoView {
         })
     };
     let backup_handle = handle_for_backup.clone();
-    let last_backup = LocalResource::new(move || {
-        let unlocked = status
-            .0
-            .get()
-            .is_some_and(|s| s.state == WalletState::Unlocked);
-        let _ = backups_made.get();
-        let handle = backup_handle.clone();
-        async move {
-            if unlocked {
-                handle.last_backup().await.ok()
-            } else {
-                None
-            }
-        }
+    let last_backup = when_unlocked(status, backups_made, backup_handle, |h| async move {
+        h.last_backup().await.ok()
     });
     let export_handle = handle_for_backup.clone();
     let export = Action::new_local(move |_: &()| {
@@ -123,20 +128,8 @@ pub fn Settings() -> impl IntoView {
     };
     let passkey_handle = handle_for_backup.clone();
     let passkey_changed = RwSignal::new(0u32);
-    let passkey = LocalResource::new(move || {
-        let unlocked = status
-            .0
-            .get()
-            .is_some_and(|s| s.state == WalletState::Unlocked);
-        let _ = passkey_changed.get();
-        let handle = passkey_handle.clone();
-        async move {
-            if unlocked {
-                handle.passkey().await.ok().map(|p| p.is_some())
-            } else {
-                None
-            }
-        }
+    let passkey = when_unlocked(status, passkey_changed, passkey_handle, |h| async move {
+        h.passkey().await.ok().map(|p| p.is_some())
     });
     let change_handle = handle_for_backup.clone();
     let change_passkey = Action::new_local(move |add: &bool| {

@@ -156,7 +156,6 @@ mod tests {
     use crate::store::memory::MemoryStore;
     use crate::vault::InlineKdf;
 
-
     async fn sample() -> (Vault<MemoryStore>, Vec<u8>) {
         let v = crate::vault::tests::new_vault("backup pass").await;
         v.put(RECORDS, "mnemonic", b"abandon ... about", &OsRandom)

@@ -103,7 +103,6 @@ mod tests {
     use crate::store::RECORDS;
     use crate::vault::InlineKdf;
 
-
     #[test]
     fn a_passkey_is_a_second_way_in_and_can_be_removed() {
         block_on(async {
