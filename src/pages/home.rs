@@ -4,6 +4,7 @@
 
 use flash_core::{Sats, WalletHandle, WalletState};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::app::WalletStatus;
 use crate::components::amount::Amount;
@@ -17,6 +18,21 @@ use crate::tr;
 pub fn Home() -> impl IntoView {
     let status = expect_context::<WalletStatus>();
     let handle = expect_context::<WalletHandle>();
+    let backup_handle = handle.clone();
+    // Ask for a backup while the browser has not promised to keep our data and none was made.
+    let needs_backup = LocalResource::new(move || {
+        let unlocked = status
+            .0
+            .get()
+            .is_some_and(|s| s.state == WalletState::Unlocked);
+        let handle = backup_handle.clone();
+        async move {
+            if !unlocked || flash_browser::storage::info().await.persisted {
+                return false;
+            }
+            matches!(handle.last_backup().await, Ok(None))
+        }
+    });
     let lock = Action::new_local(move |_: &()| {
         let handle = handle.clone();
         async move { handle.lock().await }
@@ -46,6 +62,11 @@ pub fn Home() -> impl IntoView {
                         <span class="label">{tr!("home.balance")}</span>
                         <Amount sats />
                     </p>
+                    <Show when=move || needs_backup.get().unwrap_or(false)>
+                        <p role="note" class="warning" data-testid="backup-prompt">
+                            {tr!("home.backup_prompt")} " " <A href="/settings">{tr!("home.backup_link")}</A>
+                        </p>
+                    </Show>
                     <button type="button" class="secondary" on:click=move |_| { lock.dispatch(()); }>
                         {tr!("home.lock")}
                     </button>

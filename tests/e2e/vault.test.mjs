@@ -122,7 +122,11 @@ describe("key vault", () => {
     const a = await env.browser.newContext();
     const page = await a.newPage();
     await restoreFromWords(page, env.stack.app);
+    // A fresh (incognito) profile is not granted persistent storage: the home screen asks
+    // for a backup until one is made.
+    await page.getByTestId("backup-prompt").waitFor();
     const original = await identity(page);
+    await page.getByTestId("storage-persisted").filter({ hasText: "Not protected" }).waitFor();
     await page.getByTestId("last-backup").filter({ hasText: "none made yet" }).waitFor();
     const [download] = await Promise.all([
       page.waitForEvent("download"),
@@ -134,6 +138,9 @@ describe("key vault", () => {
     const content = readFileSync(file, "utf8");
     assert.doesNotMatch(content, /abandon|about/, "the file reveals nothing");
     await page.getByTestId("last-backup").filter({ hasText: "last made" }).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Wallet" }).click();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor();
+    assert.equal(await page.getByTestId("backup-prompt").count(), 0, "no prompt once a backup exists");
     await a.close();
 
     const b = await env.browser.newContext();
