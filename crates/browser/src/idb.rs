@@ -76,16 +76,31 @@ fn bytes_of(v: JsValue) -> Result<Vec<u8>, StoreError> {
         .map_err(|_| StoreError::Read("a stored value is not bytes".into()))
 }
 
-impl Store for IdbStore {
-    async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+fn read_error(e: rexie::Error) -> StoreError {
+    StoreError::Read(e.to_string())
+}
+
+impl IdbStore {
+    /// A read-only transaction on `table` and its object store (the transaction is returned
+    /// too, so it lives as long as the reads).
+    fn reading(&self, table: &str) -> Result<(rexie::Transaction, rexie::Store), StoreError> {
         check_table(table)?;
-        let read = |e: rexie::Error| StoreError::Read(e.to_string());
         let tx = self
             .db
             .transaction(&[table], TransactionMode::ReadOnly)
-            .map_err(read)?;
-        let store = tx.store(table).map_err(read)?;
-        let value = store.get(JsValue::from_str(key)).await.map_err(read)?;
+            .map_err(read_error)?;
+        let store = tx.store(table).map_err(read_error)?;
+        Ok((tx, store))
+    }
+}
+
+impl Store for IdbStore {
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (_tx, store) = self.reading(table)?;
+        let value = store
+            .get(JsValue::from_str(key))
+            .await
+            .map_err(read_error)?;
         match value {
             None => Ok(None),
             Some(v) if v.is_undefined() => Ok(None),
@@ -94,17 +109,11 @@ impl Store for IdbStore {
     }
 
     async fn keys(&self, table: &str) -> Result<Vec<String>, StoreError> {
-        check_table(table)?;
-        let read = |e: rexie::Error| StoreError::Read(e.to_string());
-        let tx = self
-            .db
-            .transaction(&[table], TransactionMode::ReadOnly)
-            .map_err(read)?;
-        let store = tx.store(table).map_err(read)?;
+        let (_tx, store) = self.reading(table)?;
         let mut keys: Vec<String> = store
             .get_all_keys(None, None)
             .await
-            .map_err(read)?
+            .map_err(read_error)?
             .into_iter()
             .filter_map(|k| k.as_string())
             .collect();
