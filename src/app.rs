@@ -10,6 +10,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::shell::Shell;
+use crate::errors::UserMessage;
 use crate::i18n::Locale;
 use crate::pages;
 use crate::tr;
@@ -109,7 +110,7 @@ pub fn App() -> impl IntoView {
     };
     leptos::task::spawn_local(async move {
         let result = flash_browser::sw::register("/sw.js", move || update.0.set(true)).await;
-        offline.0.set(Some(result.map_err(|e| e.to_string())));
+        offline.0.set(Some(result.map_err(|e| e.user_message())));
     });
     // Runs once the first render is in the DOM: the app is interactive from here.
     Effect::new(move |_| flash_browser::page::mark_ready());

@@ -7,6 +7,7 @@ rust_i18n::i18n!("locales", fallback = "en");
 
 mod app;
 mod components;
+mod errors;
 mod i18n;
 mod pages;
 

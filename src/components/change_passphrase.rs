@@ -5,6 +5,7 @@ use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::components::onboarding::strength_text;
+use crate::errors::UserMessage;
 use crate::tr;
 
 /// The change-passphrase form (settings, unlocked).
@@ -21,7 +22,7 @@ pub fn ChangePassphrase() -> impl IntoView {
             handle
                 .change_passphrase(&cur, &new)
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.user_message())
         }
     });
     let mismatch = RwSignal::new(false);

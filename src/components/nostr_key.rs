@@ -4,6 +4,7 @@
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 
+use crate::errors::UserMessage;
 use crate::tr;
 
 /// The action that sets (`Some(nsec)`) or drops (`None`) the imported key. It is owned by the
@@ -21,7 +22,7 @@ pub fn set_nsec_action(changed: RwSignal<u32>) -> SetNsec {
                 .set_nsec(value.as_deref())
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string());
+                .map_err(|e| e.user_message());
             if result.is_ok() {
                 changed.update(|n| *n += 1);
             }

@@ -1,10 +1,11 @@
 //! Onboarding on a device with no wallet: create (show the words, confirm three of them, set a
 //! passphrase) or restore from words. The engine checks everything again; the UI only guides.
 
-use flash_core::passphrase::{self, Strength, Weakness};
+use flash_core::passphrase::{self, Strength};
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 
+use crate::errors::UserMessage;
 use crate::tr;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +42,7 @@ pub fn Onboarding() -> impl IntoView {
                 Ok(p) => step.set(Step::ShowWords {
                     phrase: p.to_string(),
                 }),
-                Err(e) => error.set(Some(e.to_string())),
+                Err(e) => error.set(Some(e.user_message())),
             }
         }
     });
@@ -74,7 +75,7 @@ pub fn Onboarding() -> impl IntoView {
                 let count = next_phrase.split(' ').count();
                 match flash_core::keys::check_positions(count, &flash_browser::BrowserRandom) {
                     Ok(positions) => step.set(Step::Confirm { phrase: next_phrase.clone(), positions }),
-                    Err(e) => error.set(Some(e.to_string())),
+                    Err(e) => error.set(Some(e.user_message())),
                 }
             };
             view! {
@@ -149,17 +150,9 @@ pub fn strength_text(p: &str) -> String {
         return String::new();
     }
     match passphrase::assess(p) {
-        (_, Some(w)) => weakness_key(w),
+        (_, Some(w)) => crate::errors::weakness_text(w),
         (Strength::Fair, _) => crate::t_now!("passphrase.fair"),
         _ => crate::t_now!("passphrase.strong"),
-    }
-}
-
-fn weakness_key(w: Weakness) -> String {
-    match w {
-        Weakness::TooShort => crate::t_now!("passphrase.too_short"),
-        Weakness::Pattern => crate::t_now!("passphrase.pattern"),
-        Weakness::Common => crate::t_now!("passphrase.common"),
     }
 }
 
@@ -181,7 +174,7 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
                 Ok(_) => {
                     flash_browser::storage::request_persistence().await;
                 }
-                Err(e) => error.set(Some(e.to_string())),
+                Err(e) => error.set(Some(e.user_message())),
             }
         }
     });
@@ -244,8 +237,8 @@ fn RestoreFile(error: RwSignal<Option<String>>) -> impl IntoView {
                     .import_backup(bytes, &pass)
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+                    .map_err(|e| e.user_message()),
+                Err(e) => Err(e.user_message()),
             };
             match result {
                 Ok(()) => {

@@ -4,6 +4,7 @@
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 
+use crate::errors::UserMessage;
 use crate::tr;
 
 /// Shown while the wallet is locked.
@@ -20,7 +21,7 @@ pub fn Unlock() -> impl IntoView {
                 .unlock(&pass)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.user_message())
         }
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -39,17 +40,17 @@ pub fn Unlock() -> impl IntoView {
             let request = handle
                 .passkey()
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| flash_core::vault::VaultError::NoPasskey.to_string())?;
+                .map_err(|e| e.user_message())?
+                .ok_or_else(|| flash_core::vault::VaultError::NoPasskey.user_message())?;
             let output =
                 flash_browser::passkey::evaluate(&request.credential_id, &request.prf_salt)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| e.user_message())?;
             handle
                 .unlock_with_passkey(output)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.user_message())
         }
     });
     let error = move || {

@@ -6,6 +6,7 @@ use flash_core::{WalletHandle, WalletState};
 
 use crate::app::{OfflineSupport, WalletStatus};
 use crate::components::page::Page;
+use crate::errors::UserMessage;
 use crate::i18n::{use_locale, LOCALES};
 use crate::tr;
 
@@ -98,9 +99,9 @@ pub fn Settings() -> impl IntoView {
     let export = Action::new_local(move |_: &()| {
         let handle = export_handle.clone();
         async move {
-            let file = handle.export_backup().await.map_err(|e| e.to_string())?;
+            let file = handle.export_backup().await.map_err(|e| e.user_message())?;
             flash_browser::files::download("flash-wallet-backup.json", &file, "application/json")
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.user_message())?;
             backups_made.update(|n| *n += 1);
             Ok::<(), String>(())
         }
@@ -141,11 +142,11 @@ pub fn Settings() -> impl IntoView {
                     Ok((id, salt, output)) => handle
                         .add_passkey(id, salt, output)
                         .await
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
+                        .map_err(|e| e.user_message()),
+                    Err(e) => Err(e.user_message()),
                 }
             } else {
-                handle.remove_passkey().await.map_err(|e| e.to_string())
+                handle.remove_passkey().await.map_err(|e| e.user_message())
             };
             passkey_changed.update(|n| *n += 1);
             result
