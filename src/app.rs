@@ -99,7 +99,11 @@ pub fn App() -> impl IntoView {
     leptos::task::spawn_local(async move {
         match tabs::claim(on_lost).await {
             Claim::Owner => become_owner(),
-            Claim::Elsewhere => tab.set(TabState::Elsewhere),
+            Claim::Elsewhere => {
+                tab.set(TabState::Elsewhere);
+                // When the other tab closes, this one carries on by itself.
+                tabs::wait_for(become_owner, on_lost);
+            }
         }
     });
     let take_over = move |_| {

@@ -30,4 +30,19 @@ describe("one writer across tabs", () => {
     await second.getByText("Flash is now open in another tab, so it was locked here.").waitFor();
     await context.close();
   });
+
+  test("a waiting tab carries on by itself when the tab that had Flash closes", async () => {
+    const context = await env.browser.newContext();
+    const first = await context.newPage();
+    await first.goto(env.stack.app);
+    await appReady(first);
+    await first.getByRole("button", { name: "Create a new wallet" }).waitFor();
+    const second = await context.newPage();
+    await second.goto(env.stack.app);
+    await appReady(second);
+    await second.getByRole("heading", { level: 1, name: "Flash is open in another tab" }).waitFor();
+    await first.close();
+    await second.getByRole("button", { name: "Create a new wallet" }).waitFor();
+    await context.close();
+  });
 });

@@ -46,6 +46,19 @@ export function steal(name, onLost) {
   });
 }
 
+// Queues for the lock and calls `onGranted` once the tab holding it goes away (closed or
+// navigated off). `onLost` runs if another tab later takes it from this one.
+export function waitFor(name, onGranted, onLost) {
+  navigator.locks
+    .request(name, () => {
+      onGranted();
+      return hold();
+    })
+    .catch((e) => {
+      if (e && e.name === "AbortError") onLost();
+    });
+}
+
 // Calls `onMessage` for every message other tabs broadcast.
 export function listen(onMessage) {
   if (!globalThis.BroadcastChannel) return;

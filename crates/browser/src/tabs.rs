@@ -14,6 +14,8 @@ extern "C" {
     fn js_claim(name: &str, on_lost: &Closure<dyn FnMut()>) -> js_sys::Promise;
     #[wasm_bindgen(js_name = steal)]
     fn js_steal(name: &str, on_lost: &Closure<dyn FnMut()>) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = waitFor)]
+    fn js_wait_for(name: &str, on_granted: &Closure<dyn FnMut()>, on_lost: &Closure<dyn FnMut()>);
     #[wasm_bindgen(js_name = listen)]
     fn js_listen(on_message: &Closure<dyn FnMut(String)>);
 }
@@ -57,6 +59,19 @@ pub async fn take_over(on_lost: impl Fn() + 'static) {
     let cb = lost_closure(on_lost);
     let _ = JsFuture::from(js_steal(LOCK, &cb)).await;
     cb.forget();
+}
+
+/// Queues for the engine: `on_granted` runs when the tab that has it closes, so a waiting tab
+/// takes over by itself; `on_lost` runs if another tab takes it over later.
+pub fn wait_for(on_granted: impl Fn() + 'static, on_lost: impl Fn() + 'static) {
+    if !locks_supported() {
+        return;
+    }
+    let granted = Closure::<dyn FnMut()>::new(on_granted);
+    let lost = lost_closure(on_lost);
+    js_wait_for(LOCK, &granted, &lost);
+    granted.forget(); // both may run at any time during the page's life
+    lost.forget();
 }
 
 /// Calls `on_message` with what other tabs broadcast ("owner-changed").
