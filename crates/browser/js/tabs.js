@@ -1,6 +1,5 @@
 // One writer across tabs: an exclusive Web Lock names the tab that runs the wallet engine.
-// Thin glue over navigator.locks and BroadcastChannel; the logic stays in Rust.
-const CHANNEL = "flash-tabs";
+// Thin glue over navigator.locks; the logic stays in Rust.
 
 function hold() {
   // The lock is held until this promise settles: never, so until the tab goes away or the
@@ -37,7 +36,6 @@ export function steal(name, onLost) {
     navigator.locks
       .request(name, { steal: true }, () => {
         resolve(true);
-        new BroadcastChannel(CHANNEL).postMessage("owner-changed");
         return hold();
       })
       .catch((e) => {
@@ -59,8 +57,3 @@ export function waitFor(name, onGranted, onLost) {
     });
 }
 
-// Calls `onMessage` for every message other tabs broadcast.
-export function listen(onMessage) {
-  if (!globalThis.BroadcastChannel) return;
-  new BroadcastChannel(CHANNEL).onmessage = (e) => onMessage(String(e.data));
-}

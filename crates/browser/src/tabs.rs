@@ -1,6 +1,7 @@
 //! One writer across tabs. An exclusive Web Lock elects the tab that runs the engine; another
-//! tab shows "open in another tab" and can take over, which makes the first tab lock itself.
-//! BroadcastChannel tells the other tabs when the owner changed. Two tabs never run two
+//! tab shows "open in another tab", queues for the lock (so it carries on when the owner
+//! closes) and can take over, which makes the first tab lock itself. The lock's own events
+//! tell every tab what it needs, so no BroadcastChannel is used yet. Two tabs never run two
 //! engines on the same proofs.
 
 use wasm_bindgen::prelude::*;
@@ -16,8 +17,6 @@ extern "C" {
     fn js_steal(name: &str, on_lost: &Closure<dyn FnMut()>) -> js_sys::Promise;
     #[wasm_bindgen(js_name = waitFor)]
     fn js_wait_for(name: &str, on_granted: &Closure<dyn FnMut()>, on_lost: &Closure<dyn FnMut()>);
-    #[wasm_bindgen(js_name = listen)]
-    fn js_listen(on_message: &Closure<dyn FnMut(String)>);
 }
 
 /// The lock's name.
@@ -72,11 +71,4 @@ pub fn wait_for(on_granted: impl Fn() + 'static, on_lost: impl Fn() + 'static) {
     js_wait_for(LOCK, &granted, &lost);
     granted.forget(); // both may run at any time during the page's life
     lost.forget();
-}
-
-/// Calls `on_message` with what other tabs broadcast ("owner-changed").
-pub fn listen(on_message: impl Fn(String) + 'static) {
-    let cb = Closure::<dyn FnMut(String)>::new(on_message);
-    js_listen(&cb);
-    cb.forget();
 }
