@@ -44,6 +44,17 @@ fn start_engine(status: WalletStatus) -> WalletHandle {
     if let Ok(mut events) = handle.events() {
         leptos::task::spawn_local(async move {
             while let Some(Event::StatusChanged(s)) = events.next().await {
+                let was_empty = status
+                    .0
+                    .get_untracked()
+                    .is_some_and(|old| old.state == WalletState::NoWallet);
+                if was_empty && s.state == WalletState::Unlocked {
+                    // A wallet now exists (created, restored or imported): there is something
+                    // to lose, so ask the browser not to evict it.
+                    leptos::task::spawn_local(async {
+                        flash_browser::storage::request_persistence().await;
+                    });
+                }
                 status.0.set(Some(s));
             }
         });

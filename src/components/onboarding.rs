@@ -169,12 +169,8 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
         let handle = handle.clone();
         let (phrase, pass) = (phrase.clone(), pass.clone());
         async move {
-            match handle.setup(&phrase, &pass).await {
-                // Now there is something to lose: ask the browser not to evict it.
-                Ok(_) => {
-                    flash_browser::storage::request_persistence().await;
-                }
-                Err(e) => error.set(Some(e.user_message())),
+            if let Err(e) = handle.setup(&phrase, &pass).await {
+                error.set(Some(e.user_message()));
             }
         }
     });
@@ -240,11 +236,8 @@ fn RestoreFile(error: RwSignal<Option<String>>) -> impl IntoView {
                     .map_err(|e| e.user_message()),
                 Err(e) => Err(e.user_message()),
             };
-            match result {
-                Ok(()) => {
-                    flash_browser::storage::request_persistence().await;
-                }
-                Err(e) => error.set(Some(e)),
+            if let Err(e) = result {
+                error.set(Some(e));
             }
         }
     });

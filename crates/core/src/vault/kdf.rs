@@ -46,6 +46,17 @@ impl KdfParams {
         self.at_least(&Self::MINIMUM)
     }
 
+    /// Refuses parameters below [`KdfParams::MINIMUM`] for new keys.
+    pub fn check_minimum(&self) -> Result<(), VaultError> {
+        if self.meets_minimum() {
+            Ok(())
+        } else {
+            Err(VaultError::WeakParams {
+                min: Self::MINIMUM.to_string(),
+            })
+        }
+    }
+
     /// Whether every cost is at least `other`'s.
     pub fn at_least(&self, other: &KdfParams) -> bool {
         self.version >= other.version

@@ -206,11 +206,7 @@ impl<S: Store> Vault<S> {
         rng: &impl Random,
         kdf: &impl Kdf,
     ) -> Result<Self, VaultError> {
-        if !params.meets_minimum() {
-            return Err(VaultError::WeakParams {
-                min: KdfParams::MINIMUM.to_string(),
-            });
-        }
+        params.check_minimum()?;
         Self::create_unchecked(store, passphrase, params, rng, kdf).await
     }
 
@@ -304,11 +300,7 @@ impl<S: Store> Vault<S> {
         rng: &impl Random,
         kdf: &impl Kdf,
     ) -> Result<(), VaultError> {
-        if !params.meets_minimum() {
-            return Err(VaultError::WeakParams {
-                min: KdfParams::MINIMUM.to_string(),
-            });
-        }
+        params.check_minimum()?;
         let header: Header = read_json(&self.store, HEADER_KEY)
             .await?
             .ok_or(VaultError::NoVault)?;
