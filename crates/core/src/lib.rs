@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod amount;
+pub mod ecash;
 pub mod engine;
 pub mod keys;
 pub mod passphrase;

@@ -1,0 +1,907 @@
+//! cdk's wallet database over Flash's own storage. cdk ships no IndexedDB store, so this one
+//! keeps the working set in memory (a wallet holds hundreds of proofs, not millions) and makes
+//! every change durable through a [`Journal`] before it returns: one logical record per proof,
+//! quote, keyset, saga…, each sealed by the vault as its own IndexedDB row. Every method is
+//! one atomic batch; a failed write changes neither the disk nor the working set.
+//!
+//! It passes cdk-common's wallet-database conformance suite natively and in Chromium.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bitcoin::bip32::DerivationPath;
+use cdk_common::database::{self, validate_kvstore_params, Error, WalletDatabase};
+use cdk_common::mint_url::MintUrl;
+use cdk_common::nuts::{
+    CurrencyUnit, Id, KeySet, KeySetInfo, Keys, MintInfo, PublicKey, SpendingConditions, State,
+};
+use cdk_common::wallet::{
+    self, MintQuote, P2PKSigningKey, ProofInfo, Transaction, TransactionDirection, TransactionId,
+    WalletSaga,
+};
+use futures::lock::Mutex;
+use serde::{Deserialize, Serialize};
+
+use super::journal::{Change, Journal};
+
+/// One stored record. The tag keeps old records readable when variants are added.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "t", content = "v", rename_all = "snake_case")]
+enum Record {
+    Mint {
+        url: MintUrl,
+        info: Option<MintInfo>,
+    },
+    Keyset {
+        mint_url: MintUrl,
+        info: KeySetInfo,
+    },
+    Keys {
+        id: Id,
+        keys: Keys,
+    },
+    MintQuote(MintQuote),
+    MeltQuote(wallet::MeltQuote),
+    Proof(ProofInfo),
+    Transaction(Transaction),
+    KeysetCounter {
+        id: Id,
+        counter: u32,
+    },
+    DerivationCounter {
+        namespace: String,
+        counter: u32,
+    },
+    Saga(WalletSaga),
+    Kv {
+        primary: String,
+        secondary: String,
+        key: String,
+        value: Vec<u8>,
+    },
+    P2pk(P2PKSigningKey),
+}
+
+impl Record {
+    fn key(&self) -> String {
+        match self {
+            Record::Mint { url, .. } => key::mint(url),
+            Record::Keyset { info, .. } => key::keyset(&info.id),
+            Record::Keys { id, .. } => key::keys(id),
+            Record::MintQuote(q) => key::mint_quote(&q.id),
+            Record::MeltQuote(q) => key::melt_quote(&q.id),
+            Record::Proof(p) => key::proof(&p.y),
+            Record::Transaction(t) => key::transaction(&t.id()),
+            Record::KeysetCounter { id, .. } => key::keyset_counter(id),
+            Record::DerivationCounter { namespace, .. } => key::derivation_counter(namespace),
+            Record::Saga(s) => key::saga(&s.id),
+            Record::Kv {
+                primary,
+                secondary,
+                key,
+                ..
+            } => key::kv(primary, secondary, key),
+            Record::P2pk(k) => key::p2pk(&k.pubkey),
+        }
+    }
+}
+
+/// Logical record keys: a kind prefix and the entity's own id.
+mod key {
+    use super::*;
+    pub fn mint(u: &MintUrl) -> String {
+        format!("mint:{u}")
+    }
+    pub fn keyset(id: &Id) -> String {
+        format!("keyset:{id}")
+    }
+    pub fn keys(id: &Id) -> String {
+        format!("keys:{id}")
+    }
+    pub fn mint_quote(id: &str) -> String {
+        format!("mint_quote:{id}")
+    }
+    pub fn melt_quote(id: &str) -> String {
+        format!("melt_quote:{id}")
+    }
+    pub fn proof(y: &PublicKey) -> String {
+        format!("proof:{}", y.to_hex())
+    }
+    pub fn transaction(id: &TransactionId) -> String {
+        format!("tx:{id}")
+    }
+    pub fn keyset_counter(id: &Id) -> String {
+        format!("keyset_counter:{id}")
+    }
+    pub fn derivation_counter(ns: &str) -> String {
+        format!("derivation_counter:{ns}")
+    }
+    pub fn saga(id: &uuid::Uuid) -> String {
+        format!("saga:{id}")
+    }
+    pub fn kv(p: &str, s: &str, k: &str) -> String {
+        // The kv alphabet has no '/', so the parts cannot run into each other.
+        format!("kv:{p}/{s}/{k}")
+    }
+    pub fn p2pk(pk: &PublicKey) -> String {
+        format!("p2pk:{}", pk.to_hex())
+    }
+}
+
+/// A change computed against the working set, applied to it only once durable.
+enum Edit {
+    Put(Record),
+    Delete(String),
+}
+
+/// The working set: every record, indexed by its logical key.
+#[derive(Debug, Default)]
+struct Tables {
+    mints: BTreeMap<String, (MintUrl, Option<MintInfo>)>,
+    keysets: BTreeMap<String, (MintUrl, KeySetInfo)>,
+    keys: BTreeMap<String, Keys>,
+    mint_quotes: BTreeMap<String, MintQuote>,
+    melt_quotes: BTreeMap<String, wallet::MeltQuote>,
+    proofs: BTreeMap<String, ProofInfo>,
+    transactions: BTreeMap<String, Transaction>,
+    counters: BTreeMap<String, u32>,
+    sagas: BTreeMap<String, WalletSaga>,
+    kv: BTreeMap<String, Vec<u8>>,
+    p2pk: BTreeMap<String, P2PKSigningKey>,
+}
+
+impl Tables {
+    fn insert(&mut self, record: Record) {
+        let k = record.key();
+        match record {
+            Record::Mint { url, info } => {
+                self.mints.insert(k, (url, info));
+            }
+            Record::Keyset { mint_url, info } => {
+                self.keysets.insert(k, (mint_url, info));
+            }
+            Record::Keys { keys, .. } => {
+                self.keys.insert(k, keys);
+            }
+            Record::MintQuote(q) => {
+                self.mint_quotes.insert(k, q);
+            }
+            Record::MeltQuote(q) => {
+                self.melt_quotes.insert(k, q);
+            }
+            Record::Proof(p) => {
+                self.proofs.insert(k, p);
+            }
+            Record::Transaction(t) => {
+                self.transactions.insert(k, t);
+            }
+            Record::KeysetCounter { counter, .. } | Record::DerivationCounter { counter, .. } => {
+                self.counters.insert(k, counter);
+            }
+            Record::Saga(s) => {
+                self.sagas.insert(k, s);
+            }
+            Record::Kv { value, .. } => {
+                self.kv.insert(k, value);
+            }
+            Record::P2pk(p) => {
+                self.p2pk.insert(k, p);
+            }
+        }
+    }
+
+    fn remove(&mut self, k: &str) {
+        self.mints.remove(k);
+        self.keysets.remove(k);
+        self.keys.remove(k);
+        self.mint_quotes.remove(k);
+        self.melt_quotes.remove(k);
+        self.proofs.remove(k);
+        self.transactions.remove(k);
+        self.counters.remove(k);
+        self.sagas.remove(k);
+        self.kv.remove(k);
+        self.p2pk.remove(k);
+    }
+}
+
+/// Why stored bytes could not be loaded: the vault authenticated them, so this is a bug or a
+/// newer app's format, never silent corruption.
+#[derive(Debug, thiserror::Error)]
+#[error("a saved eCash record could not be read ({0}); update Flash, your data is kept")]
+pub struct LoadError(String);
+
+/// cdk's wallet database for Flash. Cheap to clone (an `Arc` inside); all clones share the
+/// working set and the journal.
+#[derive(Debug, Clone)]
+pub struct EcashDb {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    tables: Mutex<Tables>,
+    journal: Arc<dyn Journal>,
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+impl EcashDb {
+    /// A database holding `records` (as written by earlier commits) that persists to `journal`.
+    pub fn load(
+        records: impl IntoIterator<Item = impl AsRef<[u8]>>,
+        journal: Arc<dyn Journal>,
+    ) -> Result<Self, LoadError> {
+        let mut tables = Tables::default();
+        for bytes in records {
+            let record: Record =
+                serde_json::from_slice(bytes.as_ref()).map_err(|e| LoadError(e.to_string()))?;
+            tables.insert(record);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                tables: Mutex::new(tables),
+                journal,
+            }),
+        })
+    }
+
+    /// An empty database over `journal`.
+    pub fn empty(journal: Arc<dyn Journal>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                tables: Mutex::new(Tables::default()),
+                journal,
+            }),
+        }
+    }
+
+    async fn read<R>(&self, f: impl FnOnce(&Tables) -> R) -> R {
+        let tables = self.inner.tables.lock().await;
+        f(&tables)
+    }
+
+    /// Computes edits against the working set, makes them durable, then applies them. The lock
+    /// is held across the write so no other change can slip in between check and apply.
+    async fn change<R>(
+        &self,
+        f: impl FnOnce(&Tables) -> Result<(R, Vec<Edit>), Error>,
+    ) -> Result<R, Error> {
+        let mut tables = self.inner.tables.lock().await;
+        let (result, edits) = f(&tables)?;
+        if edits.is_empty() {
+            return Ok(result);
+        }
+        let mut changes: Vec<Change> = Vec::with_capacity(edits.len());
+        for edit in &edits {
+            changes.push(match edit {
+                Edit::Put(r) => (r.key(), Some(serde_json::to_vec(r).map_err(internal)?)),
+                Edit::Delete(k) => (k.clone(), None),
+            });
+        }
+        self.inner
+            .journal
+            .commit(changes)
+            .await
+            .map_err(|e| Error::Database(Box::new(e)))?;
+        for edit in edits {
+            match edit {
+                Edit::Put(r) => tables.insert(r),
+                Edit::Delete(k) => tables.remove(&k),
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// Optimistic-locking insert or update shared by mint and melt quotes: a new quote is stored
+/// as given; an update must carry the stored version and bumps it.
+fn versioned(stored: Option<u32>, given: u32) -> Result<u32, Error> {
+    match stored {
+        None => Ok(given),
+        Some(v) if v == given => Ok(given.wrapping_add(1)),
+        Some(_) => Err(Error::ConcurrentUpdate),
+    }
+}
+
+type Db = dyn WalletDatabase<Error>;
+const _: fn(&EcashDb) -> &Db = |d| d;
+
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+impl database::WalletDatabase<Error> for EcashDb {
+    async fn get_mint(&self, mint_url: MintUrl) -> Result<Option<MintInfo>, Error> {
+        Ok(self
+            .read(|t| t.mints.get(&key::mint(&mint_url)).and_then(|m| m.1.clone()))
+            .await)
+    }
+
+    async fn get_mints(&self) -> Result<HashMap<MintUrl, Option<MintInfo>>, Error> {
+        Ok(self
+            .read(|t| {
+                t.mints
+                    .values()
+                    .map(|(u, i)| (u.clone(), i.clone()))
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn get_mint_keysets(&self, mint_url: MintUrl) -> Result<Option<Vec<KeySetInfo>>, Error> {
+        let sets: Vec<KeySetInfo> = self
+            .read(|t| {
+                t.keysets
+                    .values()
+                    .filter(|(u, _)| *u == mint_url)
+                    .map(|(_, k)| k.clone())
+                    .collect()
+            })
+            .await;
+        Ok((!sets.is_empty()).then_some(sets))
+    }
+
+    async fn get_keyset_by_id(&self, keyset_id: &Id) -> Result<Option<KeySetInfo>, Error> {
+        Ok(self
+            .read(|t| t.keysets.get(&key::keyset(keyset_id)).map(|k| k.1.clone()))
+            .await)
+    }
+
+    async fn get_mint_quote(&self, quote_id: &str) -> Result<Option<MintQuote>, Error> {
+        Ok(self
+            .read(|t| t.mint_quotes.get(&key::mint_quote(quote_id)).cloned())
+            .await)
+    }
+
+    async fn get_mint_quotes(&self) -> Result<Vec<MintQuote>, Error> {
+        Ok(self
+            .read(|t| t.mint_quotes.values().cloned().collect())
+            .await)
+    }
+
+    async fn get_unissued_mint_quotes(&self) -> Result<Vec<MintQuote>, Error> {
+        Ok(self
+            .read(|t| {
+                t.mint_quotes
+                    .values()
+                    .filter(|q| {
+                        q.amount_issued == cdk_common::Amount::ZERO
+                            || q.payment_method.to_string() == "bolt12"
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn get_melt_quote(&self, quote_id: &str) -> Result<Option<wallet::MeltQuote>, Error> {
+        Ok(self
+            .read(|t| t.melt_quotes.get(&key::melt_quote(quote_id)).cloned())
+            .await)
+    }
+
+    async fn get_melt_quotes(&self) -> Result<Vec<wallet::MeltQuote>, Error> {
+        Ok(self
+            .read(|t| t.melt_quotes.values().cloned().collect())
+            .await)
+    }
+
+    async fn get_keys(&self, id: &Id) -> Result<Option<Keys>, Error> {
+        Ok(self.read(|t| t.keys.get(&key::keys(id)).cloned()).await)
+    }
+
+    async fn get_proofs(
+        &self,
+        mint_url: Option<MintUrl>,
+        unit: Option<CurrencyUnit>,
+        state: Option<Vec<State>>,
+        spending_conditions: Option<Vec<SpendingConditions>>,
+    ) -> Result<Vec<ProofInfo>, Error> {
+        Ok(self
+            .read(|t| {
+                t.proofs
+                    .values()
+                    .filter(|p| {
+                        p.matches_conditions(&mint_url, &unit, &state, &spending_conditions)
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn get_proofs_by_ys(&self, ys: Vec<PublicKey>) -> Result<Vec<ProofInfo>, Error> {
+        Ok(self
+            .read(|t| {
+                ys.iter()
+                    .filter_map(|y| t.proofs.get(&key::proof(y)).cloned())
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn get_balance(
+        &self,
+        mint_url: Option<MintUrl>,
+        unit: Option<CurrencyUnit>,
+        state: Option<Vec<State>>,
+    ) -> Result<u64, Error> {
+        let state = state.filter(|s| !s.is_empty());
+        Ok(self
+            .read(|t| {
+                t.proofs
+                    .values()
+                    .filter(|p| p.matches_conditions(&mint_url, &unit, &state, &None))
+                    .map(|p| u64::from(p.proof.amount))
+                    .fold(0u64, u64::saturating_add)
+            })
+            .await)
+    }
+
+    async fn get_transaction(&self, id: TransactionId) -> Result<Option<Transaction>, Error> {
+        Ok(self
+            .read(|t| t.transactions.get(&key::transaction(&id)).cloned())
+            .await)
+    }
+
+    async fn list_transactions(
+        &self,
+        mint_url: Option<MintUrl>,
+        direction: Option<TransactionDirection>,
+        unit: Option<CurrencyUnit>,
+    ) -> Result<Vec<Transaction>, Error> {
+        Ok(self
+            .read(|t| {
+                t.transactions
+                    .values()
+                    .filter(|tx| tx.matches_conditions(&mint_url, &direction, &unit))
+                    .cloned()
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn update_proofs(
+        &self,
+        added: Vec<ProofInfo>,
+        removed_ys: Vec<PublicKey>,
+    ) -> Result<(), Error> {
+        self.change(|t| {
+            let mut edits = Vec::with_capacity(added.len() + removed_ys.len());
+            for mut p in added {
+                if p.derivation_index.is_none() {
+                    p.derivation_index = t
+                        .proofs
+                        .get(&key::proof(&p.y))
+                        .and_then(|old| old.derivation_index);
+                }
+                edits.push(Edit::Put(Record::Proof(p)));
+            }
+            edits.extend(removed_ys.iter().map(|y| Edit::Delete(key::proof(y))));
+            Ok(((), edits))
+        })
+        .await
+    }
+
+    async fn update_proofs_state(&self, ys: Vec<PublicKey>, state: State) -> Result<(), Error> {
+        self.change(|t| {
+            let edits = ys
+                .iter()
+                .filter_map(|y| t.proofs.get(&key::proof(y)))
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.state = state;
+                    Edit::Put(Record::Proof(p))
+                })
+                .collect();
+            Ok(((), edits))
+        })
+        .await
+    }
+
+    async fn add_transaction(&self, transaction: Transaction) -> Result<(), Error> {
+        self.change(|_| Ok(((), vec![Edit::Put(Record::Transaction(transaction))])))
+            .await
+    }
+
+    async fn update_mint_url(&self, old: MintUrl, new: MintUrl) -> Result<(), Error> {
+        self.change(|t| {
+            let mut edits = Vec::new();
+            for q in t.mint_quotes.values().filter(|q| q.mint_url == old) {
+                let mut q = q.clone();
+                q.mint_url = new.clone();
+                edits.push(Edit::Put(Record::MintQuote(q)));
+            }
+            for p in t.proofs.values().filter(|p| p.mint_url == old) {
+                let mut p = p.clone();
+                p.mint_url = new.clone();
+                edits.push(Edit::Put(Record::Proof(p)));
+            }
+            Ok(((), edits))
+        })
+        .await
+    }
+
+    async fn increment_keyset_counter(&self, keyset_id: &Id, count: u32) -> Result<u32, Error> {
+        self.change(|t| {
+            let counter = t
+                .counters
+                .get(&key::keyset_counter(keyset_id))
+                .copied()
+                .unwrap_or(0)
+                .checked_add(count)
+                .ok_or_else(|| internal("keyset counter overflow"))?;
+            let record = Record::KeysetCounter {
+                id: *keyset_id,
+                counter,
+            };
+            Ok((counter, vec![Edit::Put(record)]))
+        })
+        .await
+    }
+
+    async fn increment_derivation_counter(
+        &self,
+        namespace: &str,
+        count: u32,
+    ) -> Result<u32, Error> {
+        self.change(|t| {
+            let counter = t
+                .counters
+                .get(&key::derivation_counter(namespace))
+                .copied()
+                .unwrap_or(0)
+                .checked_add(count)
+                .ok_or_else(|| internal("derivation counter overflow"))?;
+            let record = Record::DerivationCounter {
+                namespace: namespace.to_string(),
+                counter,
+            };
+            Ok((counter, vec![Edit::Put(record)]))
+        })
+        .await
+    }
+
+    async fn add_mint(&self, url: MintUrl, info: Option<MintInfo>) -> Result<(), Error> {
+        self.change(|_| Ok(((), vec![Edit::Put(Record::Mint { url, info })])))
+            .await
+    }
+
+    async fn remove_mint(&self, mint_url: MintUrl) -> Result<(), Error> {
+        self.change(|_| Ok(((), vec![Edit::Delete(key::mint(&mint_url))])))
+            .await
+    }
+
+    async fn add_mint_keysets(
+        &self,
+        mint_url: MintUrl,
+        keysets: Vec<KeySetInfo>,
+    ) -> Result<(), Error> {
+        self.change(|t| {
+            let edits = keysets
+                .into_iter()
+                .map(|info| {
+                    // The first mint a keyset was seen at keeps it (ids are global).
+                    let owner = t
+                        .keysets
+                        .get(&key::keyset(&info.id))
+                        .map(|k| k.0.clone())
+                        .unwrap_or_else(|| mint_url.clone());
+                    Edit::Put(Record::Keyset {
+                        mint_url: owner,
+                        info,
+                    })
+                })
+                .collect();
+            Ok(((), edits))
+        })
+        .await
+    }
+
+    async fn add_mint_quote(&self, mut quote: MintQuote) -> Result<(), Error> {
+        self.change(|t| {
+            let stored = t.mint_quotes.get(&key::mint_quote(&quote.id));
+            quote.version = versioned(stored.map(|q| q.version), quote.version)?;
+            Ok(((), vec![Edit::Put(Record::MintQuote(quote))]))
+        })
+        .await
+    }
+
+    async fn remove_mint_quote(&self, quote_id: &str) -> Result<(), Error> {
+        self.change(|_| Ok(((), vec![Edit::Delete(key::mint_quote(quote_id))])))
+            .await
+    }
+
+    async fn add_melt_quote(&self, mut quote: wallet::MeltQuote) -> Result<(), Error> {
+        self.change(|t| {
+            let stored = t.melt_quotes.get(&key::melt_quote(&quote.id));
+            quote.version = versioned(stored.map(|q| q.version), quote.version)?;
+            if quote.payment_proof.is_none() {
+                quote.payment_proof = stored.and_then(|q| q.payment_proof.clone());
+            }
+            Ok(((), vec![Edit::Put(Record::MeltQuote(quote))]))
+        })
+        .await
+    }
+
+    async fn remove_melt_quote(&self, quote_id: &str) -> Result<(), Error> {
+        self.change(|_| Ok(((), vec![Edit::Delete(key::melt_quote(quote_id))])))
+            .await
+    }
+
+    async fn add_keys(&self, keyset: KeySet) -> Result<(), Error> {
+        keyset.verify_id()?;
+        self.change(|_| {
+            let record = Record::Keys {
+                id: keyset.id,
+                keys: keyset.keys,
+            };
+            Ok(((), vec![Edit::Put(record)]))
+        })
+        .await
+    }
+
+    async fn remove_keys(&self, id: &Id) -> Result<(), Error> {
+        self.change(|_| Ok(((), vec![Edit::Delete(key::keys(id))])))
+            .await
+    }
+
+    async fn remove_transaction(&self, id: TransactionId) -> Result<(), Error> {
+        self.change(|_| Ok(((), vec![Edit::Delete(key::transaction(&id))])))
+            .await
+    }
+
+    async fn add_saga(&self, saga: WalletSaga) -> Result<(), Error> {
+        self.change(|t| {
+            if t.sagas.contains_key(&key::saga(&saga.id)) {
+                return Err(Error::Duplicate);
+            }
+            Ok(((), vec![Edit::Put(Record::Saga(saga))]))
+        })
+        .await
+    }
+
+    async fn get_saga(&self, id: &uuid::Uuid) -> Result<Option<WalletSaga>, Error> {
+        Ok(self.read(|t| t.sagas.get(&key::saga(id)).cloned()).await)
+    }
+
+    async fn update_saga(&self, saga: WalletSaga) -> Result<bool, Error> {
+        self.change(|t| match t.sagas.get(&key::saga(&saga.id)) {
+            Some(stored) if stored.version == saga.version.saturating_sub(1) => {
+                Ok((true, vec![Edit::Put(Record::Saga(saga))]))
+            }
+            _ => Ok((false, Vec::new())),
+        })
+        .await
+    }
+
+    async fn delete_saga(&self, id: &uuid::Uuid) -> Result<(), Error> {
+        self.change(|_| Ok(((), vec![Edit::Delete(key::saga(id))])))
+            .await
+    }
+
+    async fn get_incomplete_sagas(&self) -> Result<Vec<WalletSaga>, Error> {
+        let mut sagas: Vec<WalletSaga> = self.read(|t| t.sagas.values().cloned().collect()).await;
+        sagas.sort_by_key(|s| s.created_at);
+        Ok(sagas)
+    }
+
+    async fn reserve_proofs(
+        &self,
+        ys: Vec<PublicKey>,
+        operation: &uuid::Uuid,
+    ) -> Result<(), Error> {
+        self.change(|t| {
+            let mut edits = Vec::with_capacity(ys.len());
+            for y in &ys {
+                match t.proofs.get(&key::proof(y)) {
+                    Some(p) if p.state == State::Unspent => {
+                        let mut p = p.clone();
+                        p.state = State::Reserved;
+                        p.used_by_operation = Some(*operation);
+                        edits.push(Edit::Put(Record::Proof(p)));
+                    }
+                    _ => return Err(Error::ProofNotUnspent),
+                }
+            }
+            Ok(((), edits))
+        })
+        .await
+    }
+
+    async fn release_proofs(&self, operation: &uuid::Uuid) -> Result<(), Error> {
+        self.change(|t| {
+            let edits = t
+                .proofs
+                .values()
+                .filter(|p| {
+                    p.used_by_operation.as_ref() == Some(operation)
+                        && matches!(p.state, State::Reserved | State::Pending)
+                })
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.state = State::Unspent;
+                    p.used_by_operation = None;
+                    Edit::Put(Record::Proof(p))
+                })
+                .collect();
+            Ok(((), edits))
+        })
+        .await
+    }
+
+    async fn get_reserved_proofs(&self, operation: &uuid::Uuid) -> Result<Vec<ProofInfo>, Error> {
+        Ok(self
+            .read(|t| {
+                t.proofs
+                    .values()
+                    .filter(|p| p.used_by_operation.as_ref() == Some(operation))
+                    .cloned()
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn reserve_melt_quote(
+        &self,
+        quote_id: &str,
+        operation: &uuid::Uuid,
+    ) -> Result<(), Error> {
+        self.change(|t| match t.melt_quotes.get(&key::melt_quote(quote_id)) {
+            None => Err(Error::UnknownQuote),
+            Some(q) if q.used_by_operation.is_some() => Err(Error::QuoteAlreadyInUse),
+            Some(q) => {
+                let mut q = q.clone();
+                q.used_by_operation = Some(operation.to_string());
+                Ok(((), vec![Edit::Put(Record::MeltQuote(q))]))
+            }
+        })
+        .await
+    }
+
+    async fn release_melt_quote(&self, operation: &uuid::Uuid) -> Result<(), Error> {
+        let op = operation.to_string();
+        self.change(|t| {
+            let edits = t
+                .melt_quotes
+                .values()
+                .filter(|q| q.used_by_operation.as_deref() == Some(op.as_str()))
+                .map(|q| {
+                    let mut q = q.clone();
+                    q.used_by_operation = None;
+                    Edit::Put(Record::MeltQuote(q))
+                })
+                .collect();
+            Ok(((), edits))
+        })
+        .await
+    }
+
+    async fn reserve_mint_quote(
+        &self,
+        quote_id: &str,
+        operation: &uuid::Uuid,
+    ) -> Result<(), Error> {
+        self.change(|t| match t.mint_quotes.get(&key::mint_quote(quote_id)) {
+            None => Err(Error::UnknownQuote),
+            Some(q) if q.used_by_operation.is_some() => Err(Error::QuoteAlreadyInUse),
+            Some(q) => {
+                let mut q = q.clone();
+                q.used_by_operation = Some(operation.to_string());
+                Ok(((), vec![Edit::Put(Record::MintQuote(q))]))
+            }
+        })
+        .await
+    }
+
+    async fn release_mint_quote(&self, operation: &uuid::Uuid) -> Result<(), Error> {
+        let op = operation.to_string();
+        self.change(|t| {
+            let edits = t
+                .mint_quotes
+                .values()
+                .filter(|q| q.used_by_operation.as_deref() == Some(op.as_str()))
+                .map(|q| {
+                    let mut q = q.clone();
+                    q.used_by_operation = None;
+                    Edit::Put(Record::MintQuote(q))
+                })
+                .collect();
+            Ok(((), edits))
+        })
+        .await
+    }
+
+    async fn kv_read(
+        &self,
+        primary: &str,
+        secondary: &str,
+        k: &str,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        validate_kvstore_params(primary, secondary, Some(k))?;
+        Ok(self
+            .read(|t| t.kv.get(&key::kv(primary, secondary, k)).cloned())
+            .await)
+    }
+
+    async fn kv_list(&self, primary: &str, secondary: &str) -> Result<Vec<String>, Error> {
+        validate_kvstore_params(primary, secondary, None)?;
+        let prefix = key::kv(primary, secondary, "");
+        Ok(self
+            .read(|t| {
+                t.kv.range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, _)| k[prefix.len()..].to_string())
+                    .collect()
+            })
+            .await)
+    }
+
+    async fn kv_write(
+        &self,
+        primary: &str,
+        secondary: &str,
+        k: &str,
+        value: &[u8],
+    ) -> Result<(), Error> {
+        validate_kvstore_params(primary, secondary, Some(k))?;
+        self.change(|_| {
+            let record = Record::Kv {
+                primary: primary.to_string(),
+                secondary: secondary.to_string(),
+                key: k.to_string(),
+                value: value.to_vec(),
+            };
+            Ok(((), vec![Edit::Put(record)]))
+        })
+        .await
+    }
+
+    async fn kv_remove(&self, primary: &str, secondary: &str, k: &str) -> Result<(), Error> {
+        validate_kvstore_params(primary, secondary, Some(k))?;
+        self.change(|_| Ok(((), vec![Edit::Delete(key::kv(primary, secondary, k))])))
+            .await
+    }
+
+    async fn add_p2pk_key(
+        &self,
+        pubkey: &PublicKey,
+        derivation_path: DerivationPath,
+        derivation_index: u32,
+    ) -> Result<(), Error> {
+        self.change(|_| {
+            let record = Record::P2pk(P2PKSigningKey {
+                pubkey: *pubkey,
+                derivation_path,
+                derivation_index,
+                created_time: cdk_common::util::unix_time(),
+            });
+            Ok(((), vec![Edit::Put(record)]))
+        })
+        .await
+    }
+
+    async fn get_p2pk_key(&self, pubkey: &PublicKey) -> Result<Option<P2PKSigningKey>, Error> {
+        Ok(self.read(|t| t.p2pk.get(&key::p2pk(pubkey)).cloned()).await)
+    }
+
+    async fn list_p2pk_keys(&self) -> Result<Vec<P2PKSigningKey>, Error> {
+        let mut keys: Vec<P2PKSigningKey> = self.read(|t| t.p2pk.values().cloned().collect()).await;
+        keys.sort_by(|a, b| b.derivation_index.cmp(&a.derivation_index));
+        Ok(keys)
+    }
+
+    async fn latest_p2pk(&self) -> Result<Option<P2PKSigningKey>, Error> {
+        Ok(self.list_p2pk_keys().await?.into_iter().next())
+    }
+}
+
+/// Parses a keyset id the way cdk prints it (used by callers that keep ids as text).
+pub fn parse_keyset_id(s: &str) -> Option<Id> {
+    Id::from_str(s).ok()
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

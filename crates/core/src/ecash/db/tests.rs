@@ -1,0 +1,60 @@
+//! cdk-common's own wallet-database conformance suite, run on [`EcashDb`], plus what the suite
+//! does not cover: durability across a restart and "a failed write changes nothing".
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use cdk_common::database::WalletDatabase;
+use cdk_common::wallet_db_test;
+
+use super::*;
+use crate::ecash::journal::MemoryJournal;
+
+async fn fresh(_name: String) -> EcashDb {
+    EcashDb::empty(Arc::new(MemoryJournal::new()))
+}
+
+mod conformance {
+    use super::*;
+    wallet_db_test!(fresh);
+}
+
+fn url() -> MintUrl {
+    MintUrl::from_str("https://mint.example.com").unwrap()
+}
+
+#[tokio::test]
+async fn everything_written_is_there_after_a_restart() {
+    let journal = Arc::new(MemoryJournal::new());
+    let db = EcashDb::empty(journal.clone());
+    db.add_mint(url(), None).await.unwrap();
+    let id = Id::from_str("00916bbf7ef91a36").unwrap();
+    assert_eq!(db.increment_keyset_counter(&id, 5).await.unwrap(), 5);
+    db.kv_write("a", "b", "c", b"value").await.unwrap();
+    drop(db);
+
+    let db = EcashDb::load(journal.records(), journal.clone()).unwrap();
+    assert!(db.get_mints().await.unwrap().contains_key(&url()));
+    assert_eq!(db.increment_keyset_counter(&id, 1).await.unwrap(), 6);
+    assert_eq!(db.kv_read("a", "b", "c").await.unwrap().unwrap(), b"value");
+}
+
+#[tokio::test]
+async fn a_failed_write_changes_nothing() {
+    let journal = Arc::new(MemoryJournal::new());
+    let db = EcashDb::empty(journal.clone());
+    let id = Id::from_str("00916bbf7ef91a36").unwrap();
+    db.increment_keyset_counter(&id, 3).await.unwrap();
+    journal.fail_commits(true);
+    assert!(db.increment_keyset_counter(&id, 10).await.is_err());
+    assert!(db.add_mint(url(), None).await.is_err());
+    journal.fail_commits(false);
+    assert!(db.get_mints().await.unwrap().is_empty());
+    assert_eq!(db.increment_keyset_counter(&id, 1).await.unwrap(), 4);
+}
+
+#[test]
+fn unreadable_records_are_an_error_not_an_empty_wallet() {
+    let journal = Arc::new(MemoryJournal::new());
+    assert!(EcashDb::load([b"{not json".to_vec()], journal).is_err());
+}
