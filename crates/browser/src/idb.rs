@@ -3,7 +3,7 @@
 //! Batches run in one readwrite transaction and resolve only when it completes, so a write the
 //! caller awaited is on disk.
 
-use flash_core::store::{check_table, Op, Store, StoreError, SCHEMA_VERSION, TABLES};
+use flash_core::store::{check_table, Op, Store, StoreError, STORE_VERSION, TABLES};
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -49,10 +49,10 @@ fn unavailable(e: impl std::fmt::Debug) -> StoreError {
 }
 
 impl IdbStore {
-    /// Opens (creating or migrating) the database `name`. Schema v1 creates every table;
-    /// later versions add their migration here, one per version.
+    /// Opens (creating or upgrading) the database `name`. An upgrade creates the tables that
+    /// are missing and keeps every existing row (v1 -> v2 added `ecash`).
     pub async fn open(name: &str) -> Result<Self, StoreError> {
-        let mut builder = Rexie::builder(name).version(SCHEMA_VERSION);
+        let mut builder = Rexie::builder(name).version(STORE_VERSION);
         for table in TABLES {
             builder = builder.add_object_store(ObjectStore::new(table));
         }
@@ -119,6 +119,25 @@ impl Store for IdbStore {
             .collect();
         keys.sort();
         Ok(keys)
+    }
+
+    async fn entries(&self, table: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        // Keys and values from one transaction, both in key order: zip them.
+        let (_tx, store) = self.reading(table)?;
+        let keys = store.get_all_keys(None, None).await.map_err(read_error)?;
+        let values = store.get_all(None, None).await.map_err(read_error)?;
+        if keys.len() != values.len() {
+            return Err(StoreError::Read("keys and values disagree".into()));
+        }
+        keys.into_iter()
+            .zip(values)
+            .map(|(k, v)| {
+                let k = k
+                    .as_string()
+                    .ok_or_else(|| StoreError::Read("a stored key is not text".into()))?;
+                Ok((k, bytes_of(v)?))
+            })
+            .collect()
     }
 
     async fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {

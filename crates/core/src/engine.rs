@@ -3,16 +3,25 @@
 //! results and a stream of [`Event`]s. One owner means no two code paths can spend the same
 //! proofs, and keys live in exactly one place that locking wipes.
 
+use std::sync::Arc;
+
 use futures::channel::{mpsc, oneshot};
+use futures::future::{select, Either, LocalBoxFuture};
+use futures::stream::FuturesUnordered;
 use futures::{Future, StreamExt};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::amount::Sats;
+use crate::ecash::journal::JournalRequest;
+use crate::ecash::purse::{
+    HistoryItem, InvoiceView, MeltPreview, MintView, Paid, PendingItem, SentToken, TokenView,
+};
+use crate::ecash::{ChannelJournal, EcashDb, EcashError, Purse};
 use crate::keys::{self, KeyHierarchy, MnemonicError};
 use crate::passphrase::{self, Weakness};
 use crate::ports::{Clock, Random};
-use crate::store::{Store, StoreError, RECORDS};
+use crate::store::{Op, Store, StoreError, ECASH, RECORDS};
 use crate::vault::passkey::PasskeyRequest;
 use crate::vault::{Kdf, KdfParams, Vault, VaultError};
 
@@ -45,6 +54,8 @@ pub struct Status {
     pub balance: Sats,
     /// When this engine started (from the clock port).
     pub started_at_ms: u64,
+    /// Bumped whenever eCash state changed (balance, history, pending): views refetch on it.
+    pub revision: u64,
 }
 
 /// Public identifiers derived from the seed, shown in settings and used to receive.
@@ -91,6 +102,9 @@ pub enum EngineError {
     /// Storage is not usable in this browser.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An eCash operation failed.
+    #[error(transparent)]
+    Ecash(#[from] EcashError),
 }
 
 fn weakness_text(w: Weakness) -> &'static str {
@@ -109,8 +123,15 @@ fn weakness_text(w: Weakness) -> &'static str {
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
+/// An eCash job: given the purse, the future that does the work and answers its caller.
+type EcashJob = Box<dyn FnOnce(Purse) -> LocalBoxFuture<'static, ()>>;
+
+/// Something eCash jobs can wait with (the UI passes the browser's timer).
+pub type Sleep = Arc<dyn Fn(u32) -> LocalBoxFuture<'static, ()>>;
+
 enum Command {
     Status(oneshot::Sender<Status>),
+    Ecash(EcashJob),
     Subscribe(mpsc::UnboundedSender<Event>),
     NewPhrase(usize, Reply<Zeroizing<String>>),
     Setup {
@@ -307,6 +328,195 @@ impl WalletHandle {
     pub async fn identity(&self) -> Result<Identity, EngineError> {
         self.ask(Command::Identity).await
     }
+
+    /// Runs `op` on the purse inside the engine (so it survives the page that asked) and
+    /// returns its answer. A locked wallet answers [`EngineError::Locked`].
+    async fn ecash<T: 'static>(
+        &self,
+        op: impl FnOnce(Purse) -> LocalBoxFuture<'static, Result<T, EcashError>> + 'static,
+    ) -> Result<T, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        let job: EcashJob = Box::new(move |purse| {
+            Box::pin(async move {
+                let _ = reply.send(op(purse).await);
+            })
+        });
+        self.tx
+            .unbounded_send(Command::Ecash(job))
+            .map_err(|_| EngineError::Stopped)?;
+        match answer.await {
+            Ok(result) => result.map_err(EngineError::from),
+            // The job was dropped: the wallet is (or got) locked.
+            Err(_) => Err(EngineError::Locked),
+        }
+    }
+
+    /// Adds a mint by URL and returns what it says about itself.
+    pub async fn add_mint(&self, url: &str) -> Result<MintView, EngineError> {
+        let url = url.to_string();
+        self.ecash(move |p| Box::pin(async move { p.add_mint(&url).await }))
+            .await
+    }
+
+    /// Forgets a mint; refused while it holds a balance unless `force`.
+    pub async fn remove_mint(&self, url: &str, force: bool) -> Result<(), EngineError> {
+        let url = url.to_string();
+        self.ecash(move |p| Box::pin(async move { p.remove_mint(&url, force).await }))
+            .await
+    }
+
+    /// Every mint with info and balances.
+    pub async fn mints(&self) -> Result<Vec<MintView>, EngineError> {
+        self.ecash(|p| Box::pin(async move { p.mints().await }))
+            .await
+    }
+
+    /// A Lightning invoice to receive `sats` as eCash at `mint`.
+    pub async fn invoice(&self, mint: &str, sats: u64) -> Result<InvoiceView, EngineError> {
+        let mint = mint.to_string();
+        self.ecash(move |p| Box::pin(async move { p.invoice(&mint, sats).await }))
+            .await
+    }
+
+    /// Waits until the invoice is paid, then mints; returns the sats minted. Checks every
+    /// `every_ms` using `sleep`; ends with an error when the invoice expires unpaid.
+    pub async fn await_invoice(
+        &self,
+        mint: &str,
+        quote_id: &str,
+        sleep: Sleep,
+        every_ms: u32,
+    ) -> Result<u64, EngineError> {
+        let (mint, quote) = (mint.to_string(), quote_id.to_string());
+        loop {
+            let (m, q) = (mint.clone(), quote.clone());
+            let step = self
+                .ecash(move |p| Box::pin(async move { p.try_mint(&m, &q).await }))
+                .await;
+            match step {
+                Ok(Some(sats)) => return Ok(sats),
+                Ok(None) => {}
+                // A dropped connection is worth another try; anything else is final.
+                Err(EngineError::Ecash(EcashError::Unreachable(_))) => {}
+                Err(e) => return Err(e),
+            }
+            sleep(every_ms).await;
+        }
+    }
+
+    /// Reads an invoice and gets the mint's price for paying it.
+    pub async fn quote_payment(
+        &self,
+        mint: &str,
+        invoice: &str,
+    ) -> Result<MeltPreview, EngineError> {
+        let (mint, invoice) = (mint.to_string(), invoice.to_string());
+        self.ecash(move |p| Box::pin(async move { p.quote_payment(&mint, &invoice).await }))
+            .await
+    }
+
+    /// Pays a quoted invoice and follows it for up to `tries` checks `every_ms` apart; still
+    /// unsettled after that is [`EcashError::PaymentPending`] (held, tracked under Pending).
+    pub async fn pay(
+        &self,
+        mint: &str,
+        quote_id: &str,
+        sleep: Sleep,
+        every_ms: u32,
+        tries: u32,
+    ) -> Result<Paid, EngineError> {
+        let (m, q) = (mint.to_string(), quote_id.to_string());
+        let first = self
+            .ecash(move |p| Box::pin(async move { p.pay(&m, &q).await }))
+            .await?;
+        if let Some(paid) = first {
+            return Ok(paid);
+        }
+        for _ in 0..tries {
+            sleep(every_ms).await;
+            let (m, q) = (mint.to_string(), quote_id.to_string());
+            match self
+                .ecash(move |p| Box::pin(async move { p.payment_outcome(&m, &q).await }))
+                .await
+            {
+                Ok(Some(paid)) => return Ok(paid),
+                Ok(None) | Err(EngineError::Ecash(EcashError::Unreachable(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(EcashError::PaymentPending.into())
+    }
+
+    /// Makes a token to send.
+    pub async fn send_token(
+        &self,
+        mint: &str,
+        sats: u64,
+        memo: Option<String>,
+        offline: bool,
+    ) -> Result<SentToken, EngineError> {
+        let mint = mint.to_string();
+        self.ecash(move |p| Box::pin(async move { p.send(&mint, sats, memo, offline).await }))
+            .await
+    }
+
+    /// Decodes a token without redeeming it.
+    pub async fn inspect_token(&self, token: &str) -> Result<TokenView, EngineError> {
+        let token = token.to_string();
+        self.ecash(move |p| Box::pin(async move { p.inspect(&token).await }))
+            .await
+    }
+
+    /// Redeems a token; returns the sats received.
+    pub async fn receive_token(&self, token: &str) -> Result<u64, EngineError> {
+        let token = Zeroizing::new(token.to_string());
+        self.ecash(move |p| Box::pin(async move { p.receive(&token).await }))
+            .await
+    }
+
+    /// Unfinished operations.
+    pub async fn pending(&self) -> Result<Vec<PendingItem>, EngineError> {
+        self.ecash(|p| {
+            Box::pin(async move {
+                // Claimed tokens leave the list; an unreachable mint just leaves it as is.
+                let _ = p.check_sent().await;
+                p.pending().await
+            })
+        })
+        .await
+    }
+
+    /// Takes back an unclaimed sent token.
+    pub async fn reclaim(&self, mint: &str, id: &str) -> Result<u64, EngineError> {
+        let (mint, id) = (mint.to_string(), id.to_string());
+        self.ecash(move |p| Box::pin(async move { p.reclaim(&mint, &id).await }))
+            .await
+    }
+
+    /// Retries every interrupted operation now.
+    pub async fn recover(&self) -> Result<crate::ecash::purse::Recovered, EngineError> {
+        self.ecash(|p| Box::pin(async move { Ok(p.recover().await) }))
+            .await
+    }
+
+    /// Restores eCash from the recovery words at every known mint (plus `mint`, if given).
+    pub async fn restore(&self, mint: Option<String>) -> Result<u64, EngineError> {
+        self.ecash(move |p| {
+            Box::pin(async move {
+                if let Some(url) = mint {
+                    p.add_mint(&url).await?;
+                }
+                p.restore().await
+            })
+        })
+        .await
+    }
+
+    /// Every operation, newest first.
+    pub async fn history(&self) -> Result<Vec<HistoryItem>, EngineError> {
+        self.ecash(|p| Box::pin(async move { p.history().await }))
+            .await
+    }
 }
 
 enum Phase<S> {
@@ -318,6 +528,7 @@ enum Phase<S> {
         vault: Vault<S>,
         keys: KeyHierarchy,
         nsec: Option<Zeroizing<[u8; 32]>>,
+        purse: Purse,
     },
     /// Transient while a command owns the store.
     Busy,
@@ -330,6 +541,13 @@ struct Engine<S, R, C, K> {
     kdf: K,
     started_at_ms: u64,
     subscribers: Vec<mpsc::UnboundedSender<Event>>,
+    /// Spendable eCash, refreshed after every eCash job.
+    balance: u64,
+    revision: u64,
+    /// Jobs started by the last command, for the run loop to drive.
+    outbox: Vec<LocalBoxFuture<'static, Option<u64>>>,
+    /// The journal of a freshly unlocked purse, for the run loop to serve.
+    new_journal: Option<mpsc::UnboundedReceiver<JournalRequest>>,
 }
 
 fn identity_of(
@@ -355,10 +573,12 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             Phase::Locked(_) => WalletState::Locked,
             Phase::Unlocked { .. } => WalletState::Unlocked,
         };
+        let unlocked = matches!(state, WalletState::Unlocked);
         Status {
             state,
-            balance: Sats(0),
+            balance: Sats(if unlocked { self.balance } else { 0 }),
             started_at_ms: self.started_at_ms,
+            revision: self.revision,
         }
     }
 
@@ -419,7 +639,25 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             None => None,
         };
         let id = identity_of(&keys, nsec.as_ref())?;
-        self.phase = Phase::Unlocked { vault, keys, nsec };
+        let records = vault.open_all(ECASH).await?;
+        let (journal, requests) = ChannelJournal::new();
+        let db = EcashDb::load(records.iter().map(|r| r.as_slice()), Arc::new(journal))
+            .map_err(|e| VaultError::Tampered(e.to_string()))?;
+        let purse = Purse::new(db, keys.cashu_seed());
+        self.balance = purse.balance().await.unwrap_or(0);
+        self.new_journal = Some(requests);
+        // Finish or roll back whatever the last session left open.
+        let recovering = purse.clone();
+        self.outbox.push(Box::pin(async move {
+            recovering.recover().await;
+            recovering.balance().await.ok()
+        }));
+        self.phase = Phase::Unlocked {
+            vault,
+            keys,
+            nsec,
+            purse,
+        };
         Ok(id)
     }
 
@@ -472,6 +710,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             vault,
             keys,
             nsec: current,
+            ..
         } = &mut self.phase
         else {
             return Err(EngineError::Locked);
@@ -492,10 +731,15 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
 
     fn lock(&mut self) {
         if let Phase::Unlocked { .. } = self.phase {
-            if let Phase::Unlocked { vault, keys, nsec } =
-                std::mem::replace(&mut self.phase, Phase::Busy)
+            if let Phase::Unlocked {
+                vault,
+                keys,
+                nsec,
+                purse,
+            } = std::mem::replace(&mut self.phase, Phase::Busy)
             {
-                drop((keys, nsec)); // zeroized on drop
+                drop((keys, nsec, purse)); // zeroized on drop
+                self.balance = 0;
                 self.phase = Phase::Locked(vault.lock());
             }
         }
@@ -506,6 +750,16 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         match cmd {
             Command::Status(reply) => {
                 let _ = reply.send(self.status());
+            }
+            Command::Ecash(job) => {
+                // Locked: the job is dropped, its caller hears "unlock first".
+                if let Phase::Unlocked { purse, .. } = &self.phase {
+                    let purse = purse.clone();
+                    self.outbox.push(Box::pin(async move {
+                        job(purse.clone()).await;
+                        purse.balance().await.ok()
+                    }));
+                }
             }
             Command::Subscribe(tx) => {
                 // Greet new subscribers with the current status so they never start blank.
@@ -642,6 +896,48 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
     }
 }
 
+impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
+    /// Seals a batch of eCash changes and writes it in one transaction.
+    async fn persist(&self, (changes, reply): JournalRequest) {
+        let result = match &self.phase {
+            Phase::Unlocked { vault, .. } => {
+                let ops: Result<Vec<Op>, VaultError> = changes
+                    .iter()
+                    .map(|(key, value)| match value {
+                        Some(bytes) => vault.seal_op(ECASH, key, bytes, &self.random),
+                        None => Ok(vault.delete_op(ECASH, key)),
+                    })
+                    .collect();
+                match ops {
+                    Ok(ops) => vault
+                        .write(ops)
+                        .await
+                        .map_err(|e| crate::ecash::JournalError::Write(e.to_string())),
+                    Err(e) => Err(crate::ecash::JournalError::Write(e.to_string())),
+                }
+            }
+            _ => Err(crate::ecash::JournalError::Closed),
+        };
+        let _ = reply.send(result);
+    }
+
+    fn job_done(&mut self, balance: Option<u64>) {
+        if let Some(b) = balance {
+            if b != self.balance && matches!(self.phase, Phase::Unlocked { .. }) {
+                self.balance = b;
+                self.revision += 1;
+                self.broadcast();
+            }
+        }
+    }
+}
+
+enum Wake {
+    Command(Option<Command>),
+    Journal(Option<JournalRequest>),
+    JobDone(Option<u64>),
+}
+
 /// Creates the engine over its ports. `open_store` resolves to the wallet's storage (or why
 /// there is none); commands sent meanwhile wait. Returns the handle and the engine's task,
 /// which the caller runs on its executor (`spawn_local` in the browser, a local pool in tests).
@@ -667,11 +963,58 @@ where
         kdf,
         started_at_ms,
         subscribers: Vec::new(),
+        balance: 0,
+        revision: 0,
+        outbox: Vec::new(),
+        new_journal: None,
     };
     let task = async move {
         engine.opened(open_store.await).await;
-        while let Some(cmd) = rx.next().await {
-            engine.handle(cmd).await;
+        // One loop drives commands, the eCash journal and running eCash jobs, so jobs can
+        // wait on the network (and on their own durable writes) while commands go on.
+        let mut running: FuturesUnordered<LocalBoxFuture<'static, Option<u64>>> =
+            FuturesUnordered::new();
+        let mut journal: Option<mpsc::UnboundedReceiver<JournalRequest>> = None;
+        loop {
+            let wake = {
+                let command = rx.next();
+                let written = async {
+                    match journal.as_mut() {
+                        Some(j) => j.next().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let done = async {
+                    match running.next().await {
+                        Some(balance) => balance,
+                        None => std::future::pending().await,
+                    }
+                };
+                futures::pin_mut!(command, written, done);
+                match select(command, select(written, done)).await {
+                    Either::Left((c, _)) => Wake::Command(c),
+                    Either::Right((Either::Left((j, _)), _)) => Wake::Journal(j),
+                    Either::Right((Either::Right((b, _)), _)) => Wake::JobDone(b),
+                }
+            };
+            match wake {
+                Wake::Command(None) => break,
+                Wake::Command(Some(cmd)) => engine.handle(cmd).await,
+                Wake::Journal(Some(request)) => engine.persist(request).await,
+                Wake::Journal(None) => journal = None,
+                Wake::JobDone(balance) => engine.job_done(balance),
+            }
+            if !matches!(engine.phase, Phase::Unlocked { .. }) {
+                // Locked: running jobs stop where they are (their sagas are durable and are
+                // resumed at the next unlock) and nothing more is written.
+                running = FuturesUnordered::new();
+                journal = None;
+                engine.outbox.clear();
+            }
+            if let Some(j) = engine.new_journal.take() {
+                journal = Some(j);
+            }
+            running.extend(engine.outbox.drain(..));
         }
     };
     (WalletHandle { tx }, task)

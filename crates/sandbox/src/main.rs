@@ -8,6 +8,8 @@ mod mint;
 mod relay;
 mod serve;
 mod static_files;
+#[cfg(test)]
+mod wallet_tests;
 
 use std::process::ExitCode;
 use std::sync::Arc;

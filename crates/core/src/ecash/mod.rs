@@ -7,3 +7,9 @@ pub mod journal;
 
 pub use db::EcashDb;
 pub use journal::{ChannelJournal, Journal, JournalError, MemoryJournal};
+pub mod error;
+pub mod purse;
+pub mod transport;
+
+pub use error::EcashError;
+pub use purse::Purse;

@@ -52,6 +52,15 @@ pub async fn run<S: Store>(store: &S) {
     );
     assert_eq!(store.keys(META).await, Ok(vec!["k1".into()]));
 
+    // Entries: the same rows as keys + get, in key order.
+    let entries = store.entries(RECORDS).await.expect("entries");
+    assert_eq!(
+        entries.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        vec!["a", "b", "c", "k1"],
+        "entries are listed sorted"
+    );
+    assert_eq!(entries[0].1, b"a".to_vec(), "entries carry their values");
+
     // Delete, including an absent key.
     store.delete(RECORDS, "b").await.expect("delete");
     store

@@ -11,16 +11,23 @@ pub mod memory;
 
 use thiserror::Error;
 
-/// The schema version of the stored layout. Bump it with a migration in every store.
+/// The version of the record format (it is bound into every sealed record). Bump it with a
+/// migration of the records themselves.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The tables (IndexedDB object stores) of schema [`SCHEMA_VERSION`].
-pub const TABLES: &[&str] = &[META, RECORDS];
+/// The version of the set of tables (the IndexedDB database version). Adding a table bumps it;
+/// opening an older database creates the missing tables and keeps every row.
+pub const STORE_VERSION: u32 = 2;
+
+/// The tables (IndexedDB object stores) of [`STORE_VERSION`].
+pub const TABLES: &[&str] = &[META, RECORDS, ECASH];
 
 /// Vault metadata: key slots (wrapped data keys), KDF parameters, unlock back-off. Not secret.
 pub const META: &str = "meta";
 /// Sealed records: every secret the wallet holds.
 pub const RECORDS: &str = "records";
+/// Sealed eCash records (proofs, quotes, sagas…): loaded all at once at unlock.
+pub const ECASH: &str = "ecash";
 
 /// Why a storage call failed; the UI shows these as they are, so each says what to do.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -68,6 +75,17 @@ pub trait Store {
     async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// All keys of `table`, sorted.
     async fn keys(&self, table: &str) -> Result<Vec<String>, StoreError>;
+    /// Every (key, value) of `table`, sorted by key. Stores override this with one bulk read.
+    async fn entries(&self, table: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.keys(table).await? {
+            if let Some(value) = self.get(table, &key).await? {
+                out.push((key, value));
+            }
+        }
+        Ok(out)
+    }
+
     /// Applies every op or none; resolves only once durable.
     async fn write(&self, ops: Vec<Op>) -> Result<(), StoreError>;
 

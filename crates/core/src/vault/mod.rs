@@ -397,6 +397,29 @@ impl<S: Store> Vault<S> {
         }
     }
 
+    /// The op that removes one record, for batching with [`Vault::seal_op`].
+    pub fn delete_op(&self, table: &'static str, key: &str) -> Op {
+        Op::Delete {
+            table,
+            key: self.record_id(table, key),
+        }
+    }
+
+    /// Opens every record of `table` (their plaintexts, in no particular order). One record
+    /// failing authentication fails the whole read: tampered data is never half-loaded.
+    pub async fn open_all(
+        &self,
+        table: &'static str,
+    ) -> Result<Vec<Zeroizing<Vec<u8>>>, VaultError> {
+        let rows = self.store.entries(table).await?;
+        rows.into_iter()
+            .map(|(id, sealed)| {
+                envelope::open(&self.keys.enc, &Self::aad(table, &id), &sealed)
+                    .map_err(|_| VaultError::Tampered(format!("record in {table}")))
+            })
+            .collect()
+    }
+
     /// Removes one record.
     pub async fn delete(&self, table: &'static str, key: &str) -> Result<(), VaultError> {
         let id = self.record_id(table, key);

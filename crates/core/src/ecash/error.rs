@@ -1,0 +1,113 @@
+//! What can go wrong moving eCash, in words a person can act on. cdk's errors are many and
+//! technical; each is mapped once, here.
+
+use thiserror::Error;
+
+/// Why an eCash operation failed. Unless a variant says otherwise, nothing was changed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EcashError {
+    /// The text is not a mint address.
+    #[error("that is not a mint address; it should look like https://mint.example.com")]
+    BadMintUrl,
+    /// The mint could not be reached (offline, down, blocked).
+    #[error("the mint could not be reached ({0}); check your connection and try again — your balance is unchanged")]
+    Unreachable(String),
+    /// The wallet does not know this mint yet.
+    #[error("add this mint first (Settings → Mints)")]
+    UnknownMint,
+    /// The mint still holds this wallet's money.
+    #[error("this mint still holds {0} sat of yours; send or pay it out first, or confirm removal to forget it")]
+    MintHasBalance(u64),
+    /// Not enough spendable eCash at that mint.
+    #[error("not enough funds at this mint for that amount plus fees")]
+    InsufficientFunds,
+    /// Zero or absurd amounts.
+    #[error("enter an amount of at least 1 sat")]
+    BadAmount,
+    /// The pasted text is not a Cashu token.
+    #[error(
+        "this is not a Cashu token (it should start with cashuA or cashuB); copy it again in full"
+    )]
+    BadToken,
+    /// The token's proofs were already redeemed.
+    #[error("this token has already been claimed; nothing was added")]
+    TokenSpent,
+    /// The token is being spent right now elsewhere.
+    #[error("this token is being spent somewhere else right now; try again in a minute")]
+    TokenPending,
+    /// The token is in another unit than sat.
+    #[error("this token is not in sats; Flash holds sats only for now")]
+    UnsupportedUnit,
+    /// The mint's signatures on a token do not check out.
+    #[error("this token's signatures do not match its mint's keys; it may be forged — do not accept it as payment")]
+    BadSignature,
+    /// The token is locked to a key this wallet does not hold.
+    #[error("this token is locked to someone else's key; only they can claim it")]
+    LockedToOther,
+    /// The text is not a Lightning invoice.
+    #[error("this is not a Lightning invoice (it should start with lnbc); copy it again in full")]
+    BadInvoice,
+    /// The invoice is for testnet/regtest/signet.
+    #[error("this invoice is for a test network, not Bitcoin; ask for a mainnet invoice")]
+    WrongNetwork,
+    /// The invoice has expired.
+    #[error("this invoice has expired; ask the recipient for a new one")]
+    InvoiceExpired,
+    /// An invoice with no amount.
+    #[error("this invoice has no amount; ask the recipient for one with an amount")]
+    InvoiceWithoutAmount,
+    /// The Lightning payment was not made; the funds are back.
+    #[error("the payment failed and your funds are back: {0}")]
+    PaymentFailed(String),
+    /// The payment is still in flight; it is tracked under Pending.
+    #[error("the mint has not confirmed the payment (it may be unreachable); the funds are held under Pending, Flash keeps checking, and your balance updates by itself when it settles or fails")]
+    PaymentPending,
+    /// The invoice was not paid before it expired.
+    #[error("the invoice expired before it was paid; nothing was received")]
+    QuoteExpired,
+    /// Storage refused to save (full disk, locked wallet).
+    #[error("saving failed and nothing was changed: {0}")]
+    Storage(String),
+    /// Anything else cdk reports; shown with cdk's text.
+    #[error("the mint operation failed: {0}")]
+    Other(String),
+}
+
+impl From<cdk::Error> for EcashError {
+    fn from(e: cdk::Error) -> Self {
+        use cdk::Error as E;
+        match e {
+            E::TokenAlreadySpent => Self::TokenSpent,
+            E::TokenPending => Self::TokenPending,
+            E::InsufficientFunds => Self::InsufficientFunds,
+            E::UnsupportedUnit => Self::UnsupportedUnit,
+            E::HttpError(None, m) => Self::Unreachable(m),
+            E::HttpError(Some(s), m) if s >= 500 => Self::Unreachable(format!("{s} {m}")),
+            E::Timeout => Self::Unreachable("timed out".into()),
+            E::DleqProofNotProvided => Self::BadSignature,
+            E::Database(d) => Self::Storage(d.to_string()),
+            other => {
+                let text = other.to_string();
+                let lower = text.to_lowercase();
+                if lower.contains("dleq") || lower.contains("signature") {
+                    Self::BadSignature
+                } else if lower.contains("already spent") || lower.contains("token already") {
+                    Self::TokenSpent
+                } else if lower.contains("connect")
+                    || lower.contains("network")
+                    || lower.contains("fetch")
+                {
+                    Self::Unreachable(text)
+                } else {
+                    Self::Other(text)
+                }
+            }
+        }
+    }
+}
+
+impl From<cdk_common::database::Error> for EcashError {
+    fn from(e: cdk_common::database::Error) -> Self {
+        Self::Storage(e.to_string())
+    }
+}

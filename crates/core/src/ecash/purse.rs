@@ -1,0 +1,709 @@
+//! The eCash purse: one cdk [`Wallet`] per mint (sat unit) over one shared [`EcashDb`], and the
+//! operations the app offers, each returning a plain view the UI can render. cdk's sagas make
+//! every step durable before the mint is asked; [`Purse::recover`] finishes or rolls back
+//! whatever a crash or a closed tab interrupted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use cdk::amount::SplitTarget;
+use cdk::mint_url::MintUrl;
+use cdk::nuts::{CurrencyUnit, MeltQuoteState, MintQuoteState, PaymentMethod, State, Token};
+use cdk::wallet::{ReceiveOptions, SendMemo, SendOptions, Wallet, WalletBuilder};
+use cdk::Amount;
+use cdk_common::database::WalletDatabase;
+use cdk_common::wallet::{TransactionDirection, TransactionStatus};
+use zeroize::Zeroizing;
+
+use super::{EcashDb, EcashError};
+
+/// What the app shows about a mint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintView {
+    /// The mint's address.
+    pub url: String,
+    /// Its name, when it gives one.
+    pub name: Option<String>,
+    /// Short description.
+    pub description: Option<String>,
+    /// Message of the day.
+    pub motd: Option<String>,
+    /// Contact methods and addresses.
+    pub contact: Vec<(String, String)>,
+    /// NUT numbers it says it supports.
+    pub nuts: Vec<u8>,
+    /// Spendable balance held at this mint.
+    pub balance: u64,
+    /// Reserved or pending (sent, not yet claimed; melts in flight).
+    pub pending: u64,
+    /// Input fee of its active keyset, in parts per thousand per proof.
+    pub input_fee_ppk: u64,
+}
+
+/// A Lightning invoice to receive eCash with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceView {
+    /// Mint that issues.
+    pub mint: String,
+    /// Quote id at the mint.
+    pub quote_id: String,
+    /// BOLT11 invoice to pay.
+    pub request: String,
+    /// Amount in sat.
+    pub amount: u64,
+    /// Unix seconds.
+    pub expiry: u64,
+}
+
+/// A Lightning payment about to be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeltPreview {
+    /// Paying mint.
+    pub mint: String,
+    /// Melt quote id.
+    pub quote_id: String,
+    /// Invoice amount in sat.
+    pub amount: u64,
+    /// Most the routing fee can be; the unused part comes back as change.
+    pub fee_reserve: u64,
+    /// Invoice description.
+    pub description: Option<String>,
+    /// Invoice expiry, unix seconds.
+    pub expiry: u64,
+}
+
+/// A Lightning payment that went through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paid {
+    /// Amount paid.
+    pub amount: u64,
+    /// Fee actually paid.
+    pub fee: u64,
+    /// Proof of payment.
+    pub preimage: Option<String>,
+}
+
+/// A token about to be received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenView {
+    /// Issuing mint.
+    pub mint: String,
+    /// Total value in sat.
+    pub amount: u64,
+    /// Sender's memo.
+    pub memo: Option<String>,
+    /// Whether this wallet already uses the mint.
+    pub mint_known: bool,
+}
+
+/// A token made to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentToken {
+    /// The encoded token (`cashuB…`).
+    pub token: String,
+    /// Amount in sat.
+    pub amount: u64,
+    /// Fee the receiver will pay to redeem (input fees).
+    pub fee: u64,
+}
+
+/// One line of history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryItem {
+    /// Stable id.
+    pub id: String,
+    /// Money in (true) or out.
+    pub incoming: bool,
+    /// Amount in sat.
+    pub amount: u64,
+    /// Fee in sat.
+    pub fee: u64,
+    /// Mint.
+    pub mint: String,
+    /// "pending", "completed", "failed"…
+    pub status: String,
+    /// Unix seconds.
+    pub time: u64,
+    /// Memo, if any.
+    pub memo: Option<String>,
+    /// What kind of operation: "lightning", "ecash".
+    pub kind: String,
+}
+
+/// An unfinished operation and what can be done with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingItem {
+    /// Operation id (saga id or send id).
+    pub id: String,
+    /// "send", "receive", "mint", "melt", "swap".
+    pub kind: String,
+    /// Amount in sat.
+    pub amount: u64,
+    /// Mint.
+    pub mint: String,
+    /// Unix seconds when it started.
+    pub since: u64,
+    /// Whether one tap can take the money back (an unclaimed sent token).
+    pub reclaimable: bool,
+}
+
+/// Outcome of start-up recovery.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Operations finished or rolled back.
+    pub resolved: usize,
+    /// Operations left for later (mint unreachable).
+    pub deferred: usize,
+    /// Sats minted from invoices paid while the app was closed.
+    pub minted: u64,
+}
+
+/// The purse. Cheap to clone; clones share wallets and storage.
+#[derive(Clone)]
+pub struct Purse {
+    db: EcashDb,
+    seed: Arc<Zeroizing<[u8; 64]>>,
+    wallets: Arc<Mutex<BTreeMap<String, Wallet>>>,
+}
+
+impl std::fmt::Debug for Purse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Purse") // never print the seed
+    }
+}
+
+fn amount(a: Amount) -> u64 {
+    u64::from(a)
+}
+
+fn parse_url(url: &str) -> Result<MintUrl, EcashError> {
+    let url = url.trim();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(EcashError::BadMintUrl);
+    }
+    MintUrl::from_str(url).map_err(|_| EcashError::BadMintUrl)
+}
+
+/// Parses a token in any encoding Cashu uses (V4 `cashuB`, V3 `cashuA`), also inside a
+/// `cashu:` URI, and refuses anything else with a clear error.
+pub fn parse_token(text: &str) -> Result<Token, EcashError> {
+    let text = text.trim();
+    let text = text.strip_prefix("cashu:").unwrap_or(text);
+    Token::from_str(text).map_err(|_| EcashError::BadToken)
+}
+
+impl Purse {
+    /// A purse over `db`, deriving every secret from `seed` (NUT-13).
+    pub fn new(db: EcashDb, seed: Zeroizing<[u8; 64]>) -> Self {
+        Self {
+            db,
+            seed: Arc::new(seed),
+            wallets: Arc::new(Mutex::new(BTreeMap::new())),
+        }
+    }
+
+    /// The database, for tests and diagnostics.
+    pub fn db(&self) -> &EcashDb {
+        &self.db
+    }
+
+    fn wallet_for(&self, url: &MintUrl) -> Result<Wallet, EcashError> {
+        let key = url.to_string();
+        if let Some(w) = self.wallets.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(w);
+        }
+        let wallet = WalletBuilder::new()
+            .mint_url(url.clone())
+            .unit(CurrencyUnit::Sat)
+            .localstore(Arc::new(self.db.clone()))
+            .seed(**self.seed)
+            .target_proof_count(3)
+            .client(cdk::wallet::BaseHttpClient::with_transport(
+                url.clone(),
+                super::transport::MintTransport::default(),
+                None,
+            ))
+            .build()
+            .map_err(EcashError::from)?;
+        if let Ok(mut m) = self.wallets.lock() {
+            m.insert(key, wallet.clone());
+        }
+        Ok(wallet)
+    }
+
+    async fn known_wallet(&self, url: &str) -> Result<Wallet, EcashError> {
+        let url = parse_url(url)?;
+        if !self.db.get_mints().await?.contains_key(&url) {
+            return Err(EcashError::UnknownMint);
+        }
+        self.wallet_for(&url)
+    }
+
+    /// Mints this wallet uses.
+    pub async fn mint_urls(&self) -> Result<Vec<String>, EcashError> {
+        let mut urls: Vec<String> = self
+            .db
+            .get_mints()
+            .await?
+            .keys()
+            .map(|u| u.to_string())
+            .collect();
+        urls.sort();
+        Ok(urls)
+    }
+
+    /// Adds a mint: fetches its info and keysets and keeps them.
+    pub async fn add_mint(&self, url: &str) -> Result<MintView, EcashError> {
+        let url = parse_url(url)?;
+        let wallet = self.wallet_for(&url)?;
+        let info = wallet.fetch_mint_info().await?;
+        if info.is_none() {
+            return Err(EcashError::Unreachable("the mint sent no info".into()));
+        }
+        self.db.add_mint(url.clone(), info).await?;
+        // Keysets now, so offline receive can verify signatures later.
+        wallet
+            .keysets(cdk_common::wallet::KeysetLoadPolicy::default())
+            .await
+            .map_err(EcashError::from)?;
+        self.mint_view(&url).await
+    }
+
+    /// Forgets a mint. Refused while it holds a balance unless `force`.
+    pub async fn remove_mint(&self, url: &str, force: bool) -> Result<(), EcashError> {
+        let url = parse_url(url)?;
+        let held = self
+            .db
+            .get_balance(
+                Some(url.clone()),
+                None,
+                Some(vec![State::Unspent, State::Pending, State::Reserved]),
+            )
+            .await?;
+        if held > 0 && !force {
+            return Err(EcashError::MintHasBalance(held));
+        }
+        self.db.remove_mint(url.clone()).await?;
+        if let Ok(mut m) = self.wallets.lock() {
+            m.remove(&url.to_string());
+        }
+        Ok(())
+    }
+
+    /// Every mint with its info and balances.
+    pub async fn mints(&self) -> Result<Vec<MintView>, EcashError> {
+        let mut out = Vec::new();
+        let mut urls: Vec<MintUrl> = self.db.get_mints().await?.into_keys().collect();
+        urls.sort_by_key(|u| u.to_string());
+        for url in urls {
+            out.push(self.mint_view(&url).await?);
+        }
+        Ok(out)
+    }
+
+    async fn mint_view(&self, url: &MintUrl) -> Result<MintView, EcashError> {
+        let info = self.db.get_mint(url.clone()).await?.unwrap_or_default();
+        let balance = self
+            .db
+            .get_balance(Some(url.clone()), None, Some(vec![State::Unspent]))
+            .await?;
+        let pending = self
+            .db
+            .get_balance(
+                Some(url.clone()),
+                None,
+                Some(vec![State::Pending, State::Reserved, State::PendingSpent]),
+            )
+            .await?;
+        let nuts = serde_json::to_value(&info.nuts)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .map(|o| {
+                let mut n: Vec<u8> = o.keys().filter_map(|k| k.parse().ok()).collect();
+                n.sort_unstable();
+                n
+            })
+            .unwrap_or_default();
+        let input_fee_ppk = self
+            .db
+            .get_mint_keysets(url.clone())
+            .await?
+            .unwrap_or_default()
+            .iter()
+            .filter(|k| k.active && k.unit == CurrencyUnit::Sat)
+            .map(|k| k.input_fee_ppk)
+            .max()
+            .unwrap_or(0);
+        Ok(MintView {
+            url: url.to_string(),
+            name: info.name,
+            description: info.description,
+            motd: info.motd,
+            contact: info
+                .contact
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| (c.method, c.info))
+                .collect(),
+            nuts,
+            balance,
+            pending,
+            input_fee_ppk,
+        })
+    }
+
+    /// Spendable sats over every mint.
+    pub async fn balance(&self) -> Result<u64, EcashError> {
+        Ok(self
+            .db
+            .get_balance(None, Some(CurrencyUnit::Sat), Some(vec![State::Unspent]))
+            .await?)
+    }
+
+    /// Asks `mint` for an invoice of `sats` (NUT-04).
+    pub async fn invoice(&self, mint: &str, sats: u64) -> Result<InvoiceView, EcashError> {
+        if sats == 0 {
+            return Err(EcashError::BadAmount);
+        }
+        let wallet = self.known_wallet(mint).await?;
+        let q = wallet
+            .mint_quote(PaymentMethod::BOLT11, Some(Amount::from(sats)), None, None)
+            .await?;
+        Ok(InvoiceView {
+            mint: q.mint_url.to_string(),
+            quote_id: q.id,
+            request: q.request,
+            amount: sats,
+            expiry: q.expiry,
+        })
+    }
+
+    /// Checks an invoice once: `Some(sats)` when paid and minted, `None` while unpaid.
+    pub async fn try_mint(&self, mint: &str, quote_id: &str) -> Result<Option<u64>, EcashError> {
+        let wallet = self.known_wallet(mint).await?;
+        let quote = wallet.check_mint_quote_status(quote_id).await?;
+        match quote.state {
+            MintQuoteState::Paid => {
+                let proofs = wallet.mint(quote_id, SplitTarget::default(), None).await?;
+                Ok(Some(proofs.iter().map(|p| u64::from(p.amount)).sum()))
+            }
+            MintQuoteState::Issued => Ok(Some(0)),
+            MintQuoteState::Unpaid if quote.expiry < cdk::util::unix_time() => {
+                Err(EcashError::QuoteExpired)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Reads a BOLT11 invoice and asks `mint` what paying it costs (NUT-05).
+    pub async fn quote_payment(
+        &self,
+        mint: &str,
+        invoice: &str,
+    ) -> Result<MeltPreview, EcashError> {
+        let text = invoice.trim();
+        let text = text
+            .strip_prefix("lightning:")
+            .or_else(|| text.strip_prefix("LIGHTNING:"))
+            .unwrap_or(text);
+        let parsed = cdk::Bolt11Invoice::from_str(text).map_err(|_| EcashError::BadInvoice)?;
+        if parsed.network() != bitcoin::Network::Bitcoin {
+            return Err(EcashError::WrongNetwork);
+        }
+        if parsed.is_expired() {
+            return Err(EcashError::InvoiceExpired);
+        }
+        if parsed.amount_milli_satoshis().is_none() {
+            return Err(EcashError::InvoiceWithoutAmount);
+        }
+        let description = match parsed.description() {
+            cdk::lightning_invoice::Bolt11InvoiceDescriptionRef::Direct(d) => {
+                Some(d.to_string()).filter(|d| !d.is_empty())
+            }
+            cdk::lightning_invoice::Bolt11InvoiceDescriptionRef::Hash(_) => None,
+        };
+        let expiry = parsed.expires_at().map(|d| d.as_secs()).unwrap_or_default();
+        let wallet = self.known_wallet(mint).await?;
+        let q = wallet
+            .melt_quote(PaymentMethod::BOLT11, text, None, None)
+            .await?;
+        Ok(MeltPreview {
+            mint: wallet.mint_url.to_string(),
+            quote_id: q.id,
+            amount: amount(q.amount),
+            fee_reserve: amount(q.fee_reserve),
+            description,
+            expiry,
+        })
+    }
+
+    /// Pays a quoted invoice; change comes back (NUT-08). `Ok(None)`: the mint has taken the
+    /// request but not settled yet; follow it with [`Purse::payment_outcome`]. The saga is
+    /// durable either way, so a closed tab loses nothing.
+    pub async fn pay(&self, mint: &str, quote_id: &str) -> Result<Option<Paid>, EcashError> {
+        let wallet = self.known_wallet(mint).await?;
+        let prepared = wallet.prepare_melt(quote_id, HashMap::new()).await?;
+        // Never block inside cdk on a payment in flight (its wait loop needs tokio timers):
+        // ask for the async answer and poll.
+        match prepared.confirm_prefer_async().await? {
+            cdk::wallet::MeltOutcome::Paid(done) => finalized(done).map(Some),
+            cdk::wallet::MeltOutcome::Pending(_) => Ok(None),
+        }
+    }
+
+    /// Checks a payment in flight once: `Some` when settled, `None` while pending; an error
+    /// when it failed (funds returned) or the mint cannot be reached.
+    pub async fn payment_outcome(
+        &self,
+        mint: &str,
+        quote_id: &str,
+    ) -> Result<Option<Paid>, EcashError> {
+        let wallet = self.known_wallet(mint).await?;
+        let done = wallet.finalize_pending_melts().await?;
+        if let Some(ours) = done.into_iter().find(|d| d.quote_id() == quote_id) {
+            return finalized(ours).map(Some);
+        }
+        let quote = self.db.get_melt_quote(quote_id).await?;
+        let open = self
+            .db
+            .get_incomplete_sagas()
+            .await?
+            .into_iter()
+            .any(|s| s.quote_id.as_deref() == Some(quote_id));
+        match quote {
+            Some(q) if q.state == MeltQuoteState::Paid && !open => Ok(Some(Paid {
+                amount: amount(q.amount),
+                fee: 0,
+                preimage: q.payment_proof,
+            })),
+            _ if open => Ok(None),
+            _ => Err(EcashError::PaymentFailed(
+                "the mint could not route it".into(),
+            )),
+        }
+    }
+
+    /// Makes a token of `sats` from `mint` (V4, DLEQ proofs included). `offline` uses only
+    /// proofs that add up exactly, without asking the mint.
+    pub async fn send(
+        &self,
+        mint: &str,
+        sats: u64,
+        memo: Option<String>,
+        offline: bool,
+    ) -> Result<SentToken, EcashError> {
+        if sats == 0 {
+            return Err(EcashError::BadAmount);
+        }
+        let wallet = self.known_wallet(mint).await?;
+        let opts = SendOptions {
+            send_kind: if offline {
+                cdk_common::wallet::SendKind::OfflineExact
+            } else {
+                cdk_common::wallet::SendKind::OnlineExact
+            },
+            include_fee: true,
+            ..SendOptions::default()
+        };
+        let prepared = wallet.prepare_send(Amount::from(sats), opts).await?;
+        let fee = amount(prepared.fee());
+        let memo = memo.filter(|m| !m.trim().is_empty()).map(|m| SendMemo {
+            memo: m,
+            include_memo: true,
+        });
+        let token = prepared.confirm(memo).await?;
+        Ok(SentToken {
+            token: token.to_string(),
+            amount: sats,
+            fee,
+        })
+    }
+
+    /// Decodes a token without redeeming it.
+    pub async fn inspect(&self, text: &str) -> Result<TokenView, EcashError> {
+        let token = parse_token(text)?;
+        let mint = token.mint_url().map_err(|_| EcashError::BadToken)?;
+        let value = token.value().map_err(|_| EcashError::BadToken)?;
+        if token.unit().unwrap_or_default() != CurrencyUnit::Sat {
+            return Err(EcashError::UnsupportedUnit);
+        }
+        let known = self.db.get_mints().await?.contains_key(&mint);
+        Ok(TokenView {
+            mint: mint.to_string(),
+            amount: amount(value),
+            memo: token.memo().clone(),
+            mint_known: known,
+        })
+    }
+
+    /// Redeems a token at its mint (swap), adding the mint if it is new. DLEQ proofs are
+    /// verified when present.
+    pub async fn receive(&self, text: &str) -> Result<u64, EcashError> {
+        let token = parse_token(text)?;
+        let url = token.mint_url().map_err(|_| EcashError::BadToken)?;
+        if !self.db.get_mints().await?.contains_key(&url) {
+            self.add_mint(&url.to_string()).await?;
+        }
+        let wallet = self.wallet_for(&url)?;
+        if wallet.verify_token_dleq(&token).await.is_err() {
+            return Err(EcashError::BadSignature);
+        }
+        let encoded = token.to_string();
+        let got = wallet
+            .receive(&encoded, ReceiveOptions::default())
+            .await
+            .map_err(|e| match e {
+                cdk::Error::NUT11(_) | cdk::Error::NUT10(_) => EcashError::LockedToOther,
+                other => EcashError::from(other),
+            })?;
+        Ok(amount(got))
+    }
+
+    /// Finishes or rolls back interrupted operations, then mints invoices paid meanwhile.
+    /// A mint that cannot be reached is left for the next try.
+    pub async fn recover(&self) -> Recovered {
+        let mut out = Recovered::default();
+        let urls: Vec<MintUrl> = match self.db.get_mints().await {
+            Ok(m) => m.into_keys().collect(),
+            Err(_) => return out,
+        };
+        for url in urls {
+            let Ok(wallet) = self.wallet_for(&url) else {
+                continue;
+            };
+            match wallet.recover_incomplete_sagas().await {
+                Ok(r) => {
+                    out.resolved += r.recovered + r.compensated;
+                    out.deferred += r.skipped + r.failed;
+                }
+                Err(_) => out.deferred += 1,
+            }
+            if let Ok(minted) = wallet.mint_unissued_quotes().await {
+                out.minted += amount(minted);
+            }
+            if let Ok(done) = wallet.finalize_pending_melts().await {
+                out.resolved += done.len();
+            }
+        }
+        out
+    }
+
+    /// Open operations: unfinished sagas and unclaimed sent tokens.
+    pub async fn pending(&self) -> Result<Vec<PendingItem>, EcashError> {
+        let mut out = Vec::new();
+        for saga in self.db.get_incomplete_sagas().await? {
+            out.push(PendingItem {
+                id: saga.id.to_string(),
+                kind: saga.kind.to_string(),
+                amount: amount(saga.amount),
+                mint: saga.mint_url.to_string(),
+                since: saga.created_at,
+                reclaimable: saga.kind.to_string() == "send",
+            });
+        }
+        out.sort_by_key(|p| std::cmp::Reverse(p.since));
+        Ok(out)
+    }
+
+    /// Takes back an unclaimed sent token (swaps its proofs to new ones of ours).
+    pub async fn reclaim(&self, mint: &str, id: &str) -> Result<u64, EcashError> {
+        let wallet = self.known_wallet(mint).await?;
+        let id =
+            uuid::Uuid::from_str(id).map_err(|_| EcashError::Other("unknown operation".into()))?;
+        Ok(amount(wallet.revoke_send(id).await?))
+    }
+
+    /// Checks unclaimed sent tokens with the mint (NUT-07); claimed ones leave Pending.
+    pub async fn check_sent(&self) -> Result<usize, EcashError> {
+        let mut claimed = 0;
+        for url in self.db.get_mints().await?.into_keys() {
+            let wallet = self.wallet_for(&url)?;
+            for id in wallet.get_pending_sends().await? {
+                if wallet.check_send_status(id).await? {
+                    claimed += 1;
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Restores from the seed at every known mint (NUT-09/NUT-13): returns the sats found.
+    pub async fn restore(&self) -> Result<u64, EcashError> {
+        let mut found = 0;
+        for url in self.db.get_mints().await?.into_keys() {
+            let wallet = self.wallet_for(&url)?;
+            let r = wallet.restore().await?;
+            found += amount(r.unspent);
+        }
+        Ok(found)
+    }
+
+    /// Every operation, newest first.
+    pub async fn history(&self) -> Result<Vec<HistoryItem>, EcashError> {
+        let mut items: Vec<HistoryItem> = self
+            .db
+            .list_transactions(None, None, None)
+            .await?
+            .into_iter()
+            .map(|t| HistoryItem {
+                id: t.id().to_string(),
+                incoming: t.direction == TransactionDirection::Incoming,
+                amount: amount(t.amount),
+                fee: amount(t.fee),
+                mint: t.mint_url.to_string(),
+                status: match t.status {
+                    TransactionStatus::Pending => "pending".into(),
+                    other => other.to_string().to_lowercase(),
+                },
+                time: t.timestamp,
+                memo: t.memo.clone(),
+                kind: if t.quote_id.is_some() {
+                    "lightning".into()
+                } else {
+                    "ecash".into()
+                },
+            })
+            .collect();
+        items.sort_by_key(|i| std::cmp::Reverse(i.time));
+        Ok(items)
+    }
+}
+
+fn finalized(done: cdk_common::common::FinalizedMelt) -> Result<Paid, EcashError> {
+    match done.state() {
+        MeltQuoteState::Paid => Ok(Paid {
+            amount: amount(done.amount()),
+            fee: amount(done.fee_paid()),
+            preimage: done.payment_proof().map(str::to_string),
+        }),
+        MeltQuoteState::Pending | MeltQuoteState::Unknown => Err(EcashError::PaymentPending),
+        other => Err(EcashError::PaymentFailed(other.to_string())),
+    }
+}
+
+/// History as CSV (RFC 4180 quoting), for export.
+pub fn history_csv(items: &[HistoryItem]) -> String {
+    fn q(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+    let mut out = String::from("time_unix,direction,kind,amount_sat,fee_sat,mint,status,memo\r\n");
+    for i in items {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\r\n",
+            i.time,
+            if i.incoming { "in" } else { "out" },
+            i.kind,
+            i.amount,
+            i.fee,
+            q(&i.mint),
+            q(&i.status),
+            q(i.memo.as_deref().unwrap_or(""))
+        ));
+    }
+    out
+}

@@ -1,0 +1,291 @@
+//! Flash's eCash engine (`flash_core::ecash`) against this crate's real cdk mint over HTTP on
+//! loopback: balances must come out exact through mint, send, receive and melt, interrupted
+//! operations must recover, and restore from the seed must find everything.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cdk::cdk_database::WalletDatabase;
+use flash_core::ecash::{EcashDb, EcashError, MemoryJournal, Purse};
+use zeroize::Zeroizing;
+
+use crate::mint::{build, MintServer};
+
+struct TestMint {
+    url: String,
+    server: MintServer,
+}
+
+async fn start_mint(name: &str) -> TestMint {
+    let dir = std::env::temp_dir().join(format!("flash-wallet-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://127.0.0.1:{}", addr.port());
+    let mint = build(&dir, &url, 0).await.unwrap();
+    let server = MintServer::start(mint, listener, addr).await.unwrap();
+    TestMint { url, server }
+}
+
+fn seed(byte: u8) -> Zeroizing<[u8; 64]> {
+    Zeroizing::new([byte; 64])
+}
+
+fn purse(byte: u8) -> (Purse, Arc<MemoryJournal>) {
+    let journal = Arc::new(MemoryJournal::new());
+    let db = EcashDb::empty(journal.clone());
+    (Purse::new(db, seed(byte)), journal)
+}
+
+/// The purse a restarted app would have: same seed, the records that were durable.
+fn reopen(byte: u8, journal: &Arc<MemoryJournal>) -> Purse {
+    let db = EcashDb::load(journal.records(), journal.clone()).unwrap();
+    Purse::new(db, seed(byte))
+}
+
+/// Pays like the app does: start, then follow the payment until it settles.
+async fn pay(
+    p: &Purse,
+    mint: &str,
+    quote: &str,
+) -> Result<flash_core::ecash::purse::Paid, EcashError> {
+    if let Some(paid) = p.pay(mint, quote).await? {
+        return Ok(paid);
+    }
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match p.payment_outcome(mint, quote).await {
+            Ok(Some(paid)) => return Ok(paid),
+            Ok(None) | Err(EcashError::Unreachable(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(EcashError::PaymentPending)
+}
+
+/// Gets an invoice for `sats`, waits for the fake backend to settle it, mints.
+async fn fund(p: &Purse, mint: &str, sats: u64) {
+    let inv = p.invoice(mint, sats).await.unwrap();
+    assert!(inv.request.starts_with("lnbc"), "a real BOLT11 invoice");
+    for _ in 0..100 {
+        if let Some(got) = p.try_mint(mint, &inv.quote_id).await.unwrap() {
+            assert_eq!(got, sats);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the invoice was never paid");
+}
+
+/// A real signed mainnet BOLT11 invoice from a node that is not the mint.
+pub fn external_invoice(sats: u64) -> String {
+    use bitcoin::hashes::{sha256, Hash};
+    use bitcoin::secp256k1::{Secp256k1, SecretKey};
+    use cdk::lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
+    let key = SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let mut preimage = [0u8; 32];
+    getrandom::fill(&mut preimage).unwrap();
+    InvoiceBuilder::new(Currency::Bitcoin)
+        .description("coffee".into())
+        .payment_hash(sha256::Hash::hash(&preimage))
+        .payment_secret(PaymentSecret([7; 32]))
+        .current_timestamp()
+        .min_final_cltv_expiry_delta(144)
+        .amount_milli_satoshis(sats * 1000)
+        .build_signed(|h| Secp256k1::new().sign_ecdsa_recoverable(h, &key))
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn mint_send_receive_melt_with_exact_balances() {
+    let m = start_mint("flow").await;
+    let (a, _) = purse(1);
+    let (b, _) = purse(2);
+    let view = a.add_mint(&m.url).await.unwrap();
+    assert_eq!(view.name.as_deref(), Some("Flash sandbox mint"));
+    assert!(view.nuts.contains(&4) && view.nuts.contains(&5));
+    fund(&a, &m.url, 1000).await;
+    assert_eq!(a.balance().await.unwrap(), 1000);
+
+    let sent = a
+        .send(&m.url, 100, Some("lunch".into()), false)
+        .await
+        .unwrap();
+    assert!(sent.token.starts_with("cashuB"), "V4 token");
+    assert_eq!(a.balance().await.unwrap(), 900);
+    let seen = b.inspect(&sent.token).await.unwrap();
+    assert_eq!((seen.amount, seen.mint_known), (100, false));
+    assert_eq!(seen.memo.as_deref(), Some("lunch"));
+    assert_eq!(b.receive(&sent.token).await.unwrap(), 100);
+    assert_eq!(b.balance().await.unwrap(), 100);
+
+    // The same token again: a clear error, nothing changes.
+    assert_eq!(b.receive(&sent.token).await, Err(EcashError::TokenSpent));
+    assert_eq!(b.balance().await.unwrap(), 100);
+
+    // A pays a real signed invoice (someone else's node, outside the mint).
+    let preview = a
+        .quote_payment(&m.url, &external_invoice(50))
+        .await
+        .unwrap();
+    assert_eq!(preview.amount, 50);
+    let paid = pay(&a, &m.url, &preview.quote_id).await.unwrap();
+    assert!(paid.preimage.is_some(), "proof of payment shown");
+    assert_eq!(paid.amount, 50);
+    assert_eq!(a.balance().await.unwrap(), 900 - 50 - paid.fee);
+
+    let history = a.history().await.unwrap();
+    assert!(history.iter().any(|h| !h.incoming && h.amount == 100));
+    assert!(history.iter().any(|h| h.incoming && h.amount == 1000));
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_clearly() {
+    let m = start_mint("bad").await;
+    let (a, _) = purse(3);
+    assert_eq!(a.inspect("hello").await, Err(EcashError::BadToken));
+    assert_eq!(
+        a.add_mint("mint.example").await.unwrap_err(),
+        EcashError::BadMintUrl
+    );
+    assert_eq!(
+        a.invoice(&m.url, 10).await.unwrap_err(),
+        EcashError::UnknownMint
+    );
+    a.add_mint(&m.url).await.unwrap();
+    assert_eq!(
+        a.invoice(&m.url, 0).await.unwrap_err(),
+        EcashError::BadAmount
+    );
+    assert_eq!(
+        a.quote_payment(&m.url, "lnbc1garbage").await.unwrap_err(),
+        EcashError::BadInvoice
+    );
+    assert_eq!(
+        a.send(&m.url, 10, None, false).await.unwrap_err(),
+        EcashError::InsufficientFunds
+    );
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn offline_send_uses_exact_proofs_and_reclaim_takes_them_back() {
+    let m = start_mint("offline").await;
+    let (a, _) = purse(4);
+    a.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 64).await; // one 64 proof... or split by target; 64 = exact power
+    m.server.stop().await;
+    // Mint down: an exact amount still works offline.
+    let sent = a.send(&m.url, 64, None, true).await.unwrap();
+    assert_eq!(a.balance().await.unwrap(), 0);
+    let pending = a.pending().await.unwrap();
+    assert!(
+        pending.iter().any(|p| p.reclaimable && p.amount == 64),
+        "{pending:?}"
+    );
+    m.server.restart().await.unwrap();
+    let id = pending.iter().find(|p| p.reclaimable).unwrap().id.clone();
+    assert_eq!(a.reclaim(&m.url, &id).await.unwrap(), 64);
+    assert_eq!(a.balance().await.unwrap(), 64);
+    let (b, _) = purse(5);
+    assert_eq!(b.receive(&sent.token).await, Err(EcashError::TokenSpent));
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_payment_cut_off_by_the_mint_going_down_recovers_after_a_restart() {
+    let m = start_mint("crash").await;
+    let (a, journal) = purse(6);
+    a.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 500).await;
+    // The mint goes away between the quote and the payment: the melt saga is persisted with
+    // the proofs reserved before the network call, which then fails.
+    let quote = a
+        .quote_payment(&m.url, &external_invoice(100))
+        .await
+        .unwrap();
+    m.server.stop().await;
+    assert_eq!(
+        pay(&a, &m.url, &quote.quote_id).await,
+        Err(EcashError::PaymentPending),
+        "unknown outcome: held, not lost, not hanging"
+    );
+    assert_eq!(a.pending().await.unwrap().len(), 1);
+    assert!(
+        a.balance().await.unwrap() < 500,
+        "proofs are held while unresolved"
+    );
+    drop(a);
+    // Restart: recovery with the mint back gives every sat back.
+    m.server.restart().await.unwrap();
+    let a = reopen(6, &journal);
+    a.recover().await;
+    // The mint never got the request: the payment is rolled back, every sat is back.
+    assert_eq!(a.balance().await.unwrap(), 500);
+    assert!(a.pending().await.unwrap().is_empty());
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn restore_from_the_seed_finds_every_proof() {
+    let m = start_mint("restore").await;
+    let (a, _) = purse(7);
+    a.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 777).await;
+    let sent = a.send(&m.url, 77, None, false).await.unwrap();
+    let (c, _) = purse(8);
+    c.receive(&sent.token).await.unwrap();
+    // A new device with A's seed and nothing else.
+    let (fresh, _) = purse(7);
+    fresh.add_mint(&m.url).await.unwrap();
+    assert_eq!(fresh.restore().await.unwrap(), 700);
+    assert_eq!(fresh.balance().await.unwrap(), 700);
+    // Counters moved past what was used: new operations do not clash.
+    fund(&fresh, &m.url, 10).await;
+    assert_eq!(fresh.balance().await.unwrap(), 710);
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_with_a_forged_signature_is_refused() {
+    use std::str::FromStr;
+
+    use cdk::nuts::{PublicKey, Token};
+    let m = start_mint("forged").await;
+    let (a, _) = purse(9);
+    a.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 100).await;
+    let sent = a.send(&m.url, 100, None, false).await.unwrap();
+    let token = Token::from_str(&sent.token).unwrap();
+    let (b, _) = purse(10);
+    b.add_mint(&m.url).await.unwrap();
+    let keysets = b
+        .db()
+        .get_mint_keysets(token.mint_url().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut proofs = token.proofs(&keysets).unwrap();
+    // Swap one blind signature for another valid curve point: the DLEQ proof no longer fits.
+    proofs[0].c =
+        PublicKey::from_hex("02a9acc1e48c25eeeb9289b5031cc57da9fe72f3fe2861d264bdc074209b107ba2")
+            .unwrap();
+    let forged = Token::new(
+        token.mint_url().unwrap(),
+        proofs,
+        None,
+        cdk::nuts::CurrencyUnit::Sat,
+    );
+    assert_eq!(
+        b.receive(&forged.to_string()).await,
+        Err(EcashError::BadSignature)
+    );
+    assert_eq!(b.balance().await.unwrap(), 0);
+    // The real token is still good.
+    assert_eq!(b.receive(&sent.token).await.unwrap(), 100);
+    m.server.stop().await;
+}
