@@ -21,7 +21,7 @@ use crate::ecash::{ChannelJournal, EcashDb, EcashError, Purse};
 use crate::keys::{self, KeyHierarchy, MnemonicError};
 use crate::passphrase::{self, Weakness};
 use crate::ports::{Clock, Random};
-use crate::store::{Op, Store, StoreError, ECASH, RECORDS};
+use crate::store::{Store, StoreError, ECASH, RECORDS};
 use crate::vault::passkey::PasskeyRequest;
 use crate::vault::{Kdf, KdfParams, Vault, VaultError};
 
@@ -901,20 +901,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
     async fn persist(&self, (changes, reply): JournalRequest) {
         let result = match &self.phase {
             Phase::Unlocked { vault, .. } => {
-                let ops: Result<Vec<Op>, VaultError> = changes
-                    .iter()
-                    .map(|(key, value)| match value {
-                        Some(bytes) => vault.seal_op(ECASH, key, bytes, &self.random),
-                        None => Ok(vault.delete_op(ECASH, key)),
-                    })
-                    .collect();
-                match ops {
-                    Ok(ops) => vault
-                        .write(ops)
-                        .await
-                        .map_err(|e| crate::ecash::JournalError::Write(e.to_string())),
-                    Err(e) => Err(crate::ecash::JournalError::Write(e.to_string())),
-                }
+                crate::ecash::journal::write_through(vault, &changes, &self.random).await
             }
             _ => Err(crate::ecash::JournalError::Closed),
         };

@@ -108,3 +108,26 @@ impl Journal for ChannelJournal {
         answer.await.map_err(|_| JournalError::Closed)?
     }
 }
+
+/// Makes a batch of eCash changes durable in `vault`: each record sealed under its logical
+/// key in the `ecash` table, all in one transaction. The engine serves [`ChannelJournal`]
+/// requests with this.
+pub async fn write_through<S: crate::store::Store>(
+    vault: &crate::vault::Vault<S>,
+    changes: &[Change],
+    rng: &impl crate::ports::Random,
+) -> Result<(), JournalError> {
+    use crate::store::ECASH;
+    let ops: Result<Vec<_>, _> = changes
+        .iter()
+        .map(|(key, value)| match value {
+            Some(bytes) => vault.seal_op(ECASH, key, bytes, rng),
+            None => Ok(vault.delete_op(ECASH, key)),
+        })
+        .collect();
+    let ops = ops.map_err(|e| JournalError::Write(e.to_string()))?;
+    vault
+        .write(ops)
+        .await
+        .map_err(|e| JournalError::Write(e.to_string()))
+}
