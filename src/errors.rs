@@ -2,6 +2,7 @@
 //! has a translated message in `locales/`; the `Display` text of the error types stays as the
 //! developer-facing wording (logs, tests, and the fallback for internal failures).
 
+use flash_core::ecash::EcashError;
 use flash_core::keys::{MnemonicError, NsecError};
 use flash_core::passphrase::Weakness;
 use flash_core::store::StoreError;
@@ -88,6 +89,7 @@ impl UserMessage for EngineError {
             EngineError::Nsec(e) => e.user_message(),
             EngineError::Vault(e) => e.user_message(),
             EngineError::Store(e) => e.user_message(),
+            EngineError::Ecash(e) => e.user_message(),
         }
     }
 }
@@ -119,6 +121,35 @@ impl UserMessage for flash_browser::sw::SwError {
             Self::Register(detail) => {
                 rust_i18n::t!("errors.sw_register", detail = detail).into_owned()
             }
+        }
+    }
+}
+
+impl UserMessage for EcashError {
+    fn user_message(&self) -> String {
+        use rust_i18n::t;
+        match self {
+            Self::BadMintUrl => crate::t_now!("ecash_errors.bad_mint_url"),
+            Self::Unreachable(d) => t!("ecash_errors.unreachable", detail = d).into_owned(),
+            Self::UnknownMint => crate::t_now!("ecash_errors.unknown_mint"),
+            Self::MintHasBalance(n) => t!("ecash_errors.mint_has_balance", n = n).into_owned(),
+            Self::InsufficientFunds => crate::t_now!("ecash_errors.insufficient"),
+            Self::BadAmount => crate::t_now!("ecash_errors.bad_amount"),
+            Self::BadToken => crate::t_now!("ecash_errors.bad_token"),
+            Self::TokenSpent => crate::t_now!("ecash_errors.token_spent"),
+            Self::TokenPending => crate::t_now!("ecash_errors.token_pending"),
+            Self::UnsupportedUnit => crate::t_now!("ecash_errors.unit"),
+            Self::BadSignature => crate::t_now!("ecash_errors.bad_signature"),
+            Self::LockedToOther => crate::t_now!("ecash_errors.locked_to_other"),
+            Self::BadInvoice => crate::t_now!("ecash_errors.bad_invoice"),
+            Self::WrongNetwork => crate::t_now!("ecash_errors.wrong_network"),
+            Self::InvoiceExpired => crate::t_now!("ecash_errors.invoice_expired"),
+            Self::InvoiceWithoutAmount => crate::t_now!("ecash_errors.invoice_no_amount"),
+            Self::PaymentFailed(d) => t!("ecash_errors.payment_failed", detail = d).into_owned(),
+            Self::PaymentPending => crate::t_now!("ecash_errors.payment_pending"),
+            Self::QuoteExpired => crate::t_now!("ecash_errors.quote_expired"),
+            Self::Storage(d) => t!("ecash_errors.storage", detail = d).into_owned(),
+            Self::Other(d) => t!("ecash_errors.other", detail = d).into_owned(),
         }
     }
 }

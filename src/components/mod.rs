@@ -1,7 +1,10 @@
 //! Reusable pieces of the UI.
 
+pub mod activity;
 pub mod amount;
 pub mod change_passphrase;
+pub mod ecash;
+pub mod mints;
 pub mod nostr_key;
 pub mod onboarding;
 pub mod page;

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::app::WalletStatus;
+use crate::components::activity::Activity;
 use crate::components::amount::Amount;
 use crate::components::onboarding::Onboarding;
 use crate::components::page::Page;
@@ -67,6 +68,11 @@ pub fn Home() -> impl IntoView {
                             {tr!("home.backup_prompt")} " " <A href="/settings">{tr!("home.backup_link")}</A>
                         </p>
                     </Show>
+                    <nav class="actions" aria-label=crate::t_now!("home.actions")>
+                        <A href="/receive">{tr!("nav.receive")}</A>
+                        <A href="/send">{tr!("nav.send")}</A>
+                    </nav>
+                    <Activity />
                     <button type="button" class="secondary" on:click=move |_| { lock.dispatch(()); }>
                         {tr!("home.lock")}
                     </button>

@@ -222,6 +222,9 @@ pub fn Settings() -> impl IntoView {
                 <label for="autolock">{tr!("settings.autolock")}</label>
                 <select id="autolock" on:change=on_autolock>{autolock_options}</select>
             </div>
+            <Show when=move || status.0.get().is_some_and(|s| s.state == WalletState::Unlocked)>
+                <crate::components::mints::Mints />
+            </Show>
             {keys_section}
             {backup_section}
             {passkey_section}

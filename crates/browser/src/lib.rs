@@ -15,6 +15,7 @@ pub mod random;
 pub mod storage;
 pub mod sw;
 pub mod tabs;
+pub mod timer;
 
 pub use clock::BrowserClock;
 pub use engine::start_engine;

@@ -124,10 +124,10 @@ fn weakness_text(w: Weakness) -> &'static str {
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 
 /// An eCash job: given the purse, the future that does the work and answers its caller.
-type EcashJob = Box<dyn FnOnce(Purse) -> LocalBoxFuture<'static, ()>>;
+type EcashJob = Box<dyn FnOnce(Purse) -> LocalBoxFuture<'static, ()> + Send>;
 
 /// Something eCash jobs can wait with (the UI passes the browser's timer).
-pub type Sleep = Arc<dyn Fn(u32) -> LocalBoxFuture<'static, ()>>;
+pub type Sleep = std::rc::Rc<dyn Fn(u32) -> LocalBoxFuture<'static, ()>>;
 
 enum Command {
     Status(oneshot::Sender<Status>),
@@ -331,9 +331,9 @@ impl WalletHandle {
 
     /// Runs `op` on the purse inside the engine (so it survives the page that asked) and
     /// returns its answer. A locked wallet answers [`EngineError::Locked`].
-    async fn ecash<T: 'static>(
+    async fn ecash<T: Send + 'static>(
         &self,
-        op: impl FnOnce(Purse) -> LocalBoxFuture<'static, Result<T, EcashError>> + 'static,
+        op: impl FnOnce(Purse) -> LocalBoxFuture<'static, Result<T, EcashError>> + Send + 'static,
     ) -> Result<T, EngineError> {
         let (reply, answer) = oneshot::channel();
         let job: EcashJob = Box::new(move |purse| {

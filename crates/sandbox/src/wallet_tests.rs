@@ -79,24 +79,8 @@ async fn fund(p: &Purse, mint: &str, sats: u64) {
     panic!("the invoice was never paid");
 }
 
-/// A real signed mainnet BOLT11 invoice from a node that is not the mint.
-pub fn external_invoice(sats: u64) -> String {
-    use bitcoin::hashes::{sha256, Hash};
-    use bitcoin::secp256k1::{Secp256k1, SecretKey};
-    use cdk::lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
-    let key = SecretKey::from_slice(&[0x42; 32]).unwrap();
-    let mut preimage = [0u8; 32];
-    getrandom::fill(&mut preimage).unwrap();
-    InvoiceBuilder::new(Currency::Bitcoin)
-        .description("coffee".into())
-        .payment_hash(sha256::Hash::hash(&preimage))
-        .payment_secret(PaymentSecret([7; 32]))
-        .current_timestamp()
-        .min_final_cltv_expiry_delta(144)
-        .amount_milli_satoshis(sats * 1000)
-        .build_signed(|h| Secp256k1::new().sign_ecdsa_recoverable(h, &key))
-        .unwrap()
-        .to_string()
+fn external_invoice(sats: u64) -> String {
+    crate::control::external_invoice(sats).unwrap()
 }
 
 #[tokio::test]

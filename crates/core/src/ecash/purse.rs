@@ -267,6 +267,10 @@ impl Purse {
             .keysets(cdk_common::wallet::KeysetLoadPolicy::default())
             .await
             .map_err(EcashError::from)?;
+        // These words may have been used with this mint before (another device, a restore):
+        // find what they hold and move the counters past every used secret, so no later
+        // operation collides ("outputs already signed") and no sat is left behind.
+        let _ = wallet.restore().await;
         self.mint_view(&url).await
     }
 
@@ -385,7 +389,14 @@ impl Purse {
         let quote = wallet.check_mint_quote_status(quote_id).await?;
         match quote.state {
             MintQuoteState::Paid => {
-                let proofs = wallet.mint(quote_id, SplitTarget::default(), None).await?;
+                let proofs = match wallet.mint(quote_id, SplitTarget::default(), None).await {
+                    // Counters behind the mint's (words used elsewhere): catch up, retry.
+                    Err(cdk::Error::BlindedMessageAlreadySigned) => {
+                        wallet.restore().await?;
+                        wallet.mint(quote_id, SplitTarget::default(), None).await?
+                    }
+                    other => other?,
+                };
                 Ok(Some(proofs.iter().map(|p| u64::from(p.amount)).sum()))
             }
             MintQuoteState::Issued => Ok(Some(0)),
@@ -411,7 +422,9 @@ impl Purse {
         if parsed.network() != bitcoin::Network::Bitcoin {
             return Err(EcashError::WrongNetwork);
         }
-        if parsed.is_expired() {
+        // The invoice's own clock maths uses std::time, which a browser page does not have.
+        let expiry = (parsed.duration_since_epoch() + parsed.expiry_time()).as_secs();
+        if expiry <= cdk::util::unix_time() {
             return Err(EcashError::InvoiceExpired);
         }
         if parsed.amount_milli_satoshis().is_none() {

@@ -1,0 +1,140 @@
+//! Home → Pending and History. Pending lists open operations with their one action
+//! (reclaim an unclaimed token; retry the rest); History lists every operation and exports
+//! CSV.
+
+use flash_core::ecash::purse::history_csv;
+use flash_core::WalletHandle;
+use leptos::prelude::*;
+
+use crate::app::WalletStatus;
+use crate::errors::UserMessage;
+use crate::i18n::use_locale;
+use crate::tr;
+
+/// Pending operations and history, refreshed whenever eCash state changes.
+#[component]
+pub fn Activity() -> impl IntoView {
+    let status = expect_context::<WalletStatus>();
+    let handle = expect_context::<WalletHandle>();
+    let locale = use_locale();
+    let refresh = RwSignal::new(0u32);
+    let filter = RwSignal::new(String::from("all"));
+    let error = RwSignal::new(None::<String>);
+    let revision = move || status.0.get().map(|s| s.revision).unwrap_or(0);
+    let h1 = handle.clone();
+    let pending = LocalResource::new(move || {
+        let _ = (revision(), refresh.get());
+        let h = h1.clone();
+        async move { h.pending().await.unwrap_or_default() }
+    });
+    let h2 = handle.clone();
+    let history = LocalResource::new(move || {
+        let _ = (revision(), refresh.get());
+        let h = h2.clone();
+        async move { h.history().await.unwrap_or_default() }
+    });
+    let h3 = handle.clone();
+    let reclaim = Action::new_local(move |(mint, id): &(String, String)| {
+        let h = h3.clone();
+        let (mint, id) = (mint.clone(), id.clone());
+        async move {
+            error.set(None);
+            if let Err(e) = h.reclaim(&mint, &id).await {
+                error.set(Some(e.user_message()));
+            }
+            refresh.update(|n| *n += 1);
+        }
+    });
+    let retry = Action::new_local(move |_: &()| {
+        let h = handle.clone();
+        async move {
+            let _ = h.recover().await;
+            refresh.update(|n| *n += 1);
+        }
+    });
+    let pending_list = move || {
+        pending
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                let (mint, id) = (p.mint.clone(), p.id.clone());
+                let action = if p.reclaimable {
+                    view! {
+                        <button type="button" class="secondary" data-testid="reclaim"
+                            on:click=move |_| { reclaim.dispatch((mint.clone(), id.clone())); }>
+                            {tr!("activity.reclaim")}
+                        </button>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <button type="button" class="secondary" on:click=move |_| { retry.dispatch(()); }>
+                            {tr!("activity.check")}
+                        </button>
+                    }
+                    .into_any()
+                };
+                view! {
+                    <li data-testid="pending-item">
+                        {format!("{} — {} sat — {}", p.kind, p.amount, p.mint)} " " {action}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let history_list = move || {
+        let f = filter.get();
+        history
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|h| match f.as_str() {
+                "in" => h.incoming,
+                "out" => !h.incoming,
+                "pending" => h.status == "pending",
+                _ => true,
+            })
+            .map(|h| {
+                let when = flash_browser::files::format_time(h.time * 1000, locale.get());
+                let sign = if h.incoming { "+" } else { "−" };
+                view! {
+                    <li data-testid="history-item" data-incoming=h.incoming.to_string()>
+                        <span class="amount">{format!("{sign}{} sat", h.amount)}</span>
+                        {(h.fee > 0).then(|| format!(" (fee {} sat)", h.fee))}
+                        " · " {h.kind.clone()} " · " {h.status.clone()} " · " {when}
+                        {h.memo.clone().map(|m| format!(" · “{m}”"))}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let export = move |_| {
+        let csv = history_csv(&history.get().unwrap_or_default());
+        let _ = flash_browser::files::download("flash-history.csv", csv.as_bytes(), "text/csv");
+    };
+    view! {
+        <section aria-labelledby="pending-h" class="activity">
+            <h2 id="pending-h">{tr!("activity.pending")}</h2>
+            <Show when=move || pending.get().is_some_and(|p| p.is_empty())>
+                <p class="hint" data-testid="no-pending">{tr!("activity.nothing_pending")}</p>
+            </Show>
+            <ul data-testid="pending">{pending_list}</ul>
+            {move || error.get().map(|e| view! { <p role="alert" class="error">{e}</p> })}
+        </section>
+        <section aria-labelledby="history-h" class="activity">
+            <h2 id="history-h">{tr!("activity.history")}</h2>
+            <label>
+                {tr!("activity.show")}
+                <select on:change=move |ev| filter.set(event_target_value(&ev))>
+                    <option value="all">{tr!("activity.all")}</option>
+                    <option value="in">{tr!("activity.in")}</option>
+                    <option value="out">{tr!("activity.out")}</option>
+                    <option value="pending">{tr!("activity.pending")}</option>
+                </select>
+            </label>
+            <ul data-testid="history">{history_list}</ul>
+            <button type="button" class="secondary" on:click=export>{tr!("activity.export")}</button>
+        </section>
+    }
+}
