@@ -131,8 +131,14 @@ mod key {
 
 /// A change computed against the working set, applied to it only once durable.
 enum Edit {
-    Put(Record),
+    Put(Box<Record>),
     Delete(String),
+}
+
+impl Edit {
+    fn put(r: Record) -> Self {
+        Edit::Put(Box::new(r))
+    }
 }
 
 /// The working set: every record, indexed by its logical key.
@@ -278,7 +284,7 @@ impl EcashDb {
         let mut changes: Vec<Change> = Vec::with_capacity(edits.len());
         for edit in &edits {
             changes.push(match edit {
-                Edit::Put(r) => (r.key(), Some(serde_json::to_vec(r).map_err(internal)?)),
+                Edit::Put(r) => (r.key(), Some(serde_json::to_vec(&**r).map_err(internal)?)),
                 Edit::Delete(k) => (k.clone(), None),
             });
         }
@@ -289,7 +295,7 @@ impl EcashDb {
             .map_err(|e| Error::Database(Box::new(e)))?;
         for edit in edits {
             match edit {
-                Edit::Put(r) => tables.insert(r),
+                Edit::Put(r) => tables.insert(*r),
                 Edit::Delete(k) => tables.remove(&k),
             }
         }
@@ -368,7 +374,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                     .values()
                     .filter(|q| {
                         q.amount_issued == cdk_common::Amount::ZERO
-                            || q.payment_method.to_string() == "bolt12"
+                            || q.payment_method == cdk_common::PaymentMethod::BOLT12
                     })
                     .cloned()
                     .collect()
@@ -477,7 +483,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                         .get(&key::proof(&p.y))
                         .and_then(|old| old.derivation_index);
                 }
-                edits.push(Edit::Put(Record::Proof(p)));
+                edits.push(Edit::put(Record::Proof(p)));
             }
             edits.extend(removed_ys.iter().map(|y| Edit::Delete(key::proof(y))));
             Ok(((), edits))
@@ -493,7 +499,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                 .map(|p| {
                     let mut p = p.clone();
                     p.state = state;
-                    Edit::Put(Record::Proof(p))
+                    Edit::put(Record::Proof(p))
                 })
                 .collect();
             Ok(((), edits))
@@ -502,7 +508,7 @@ impl database::WalletDatabase<Error> for EcashDb {
     }
 
     async fn add_transaction(&self, transaction: Transaction) -> Result<(), Error> {
-        self.change(|_| Ok(((), vec![Edit::Put(Record::Transaction(transaction))])))
+        self.change(|_| Ok(((), vec![Edit::put(Record::Transaction(transaction))])))
             .await
     }
 
@@ -512,12 +518,12 @@ impl database::WalletDatabase<Error> for EcashDb {
             for q in t.mint_quotes.values().filter(|q| q.mint_url == old) {
                 let mut q = q.clone();
                 q.mint_url = new.clone();
-                edits.push(Edit::Put(Record::MintQuote(q)));
+                edits.push(Edit::put(Record::MintQuote(q)));
             }
             for p in t.proofs.values().filter(|p| p.mint_url == old) {
                 let mut p = p.clone();
                 p.mint_url = new.clone();
-                edits.push(Edit::Put(Record::Proof(p)));
+                edits.push(Edit::put(Record::Proof(p)));
             }
             Ok(((), edits))
         })
@@ -537,7 +543,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                 id: *keyset_id,
                 counter,
             };
-            Ok((counter, vec![Edit::Put(record)]))
+            Ok((counter, vec![Edit::put(record)]))
         })
         .await
     }
@@ -559,13 +565,13 @@ impl database::WalletDatabase<Error> for EcashDb {
                 namespace: namespace.to_string(),
                 counter,
             };
-            Ok((counter, vec![Edit::Put(record)]))
+            Ok((counter, vec![Edit::put(record)]))
         })
         .await
     }
 
     async fn add_mint(&self, url: MintUrl, info: Option<MintInfo>) -> Result<(), Error> {
-        self.change(|_| Ok(((), vec![Edit::Put(Record::Mint { url, info })])))
+        self.change(|_| Ok(((), vec![Edit::put(Record::Mint { url, info })])))
             .await
     }
 
@@ -589,7 +595,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                         .get(&key::keyset(&info.id))
                         .map(|k| k.0.clone())
                         .unwrap_or_else(|| mint_url.clone());
-                    Edit::Put(Record::Keyset {
+                    Edit::put(Record::Keyset {
                         mint_url: owner,
                         info,
                     })
@@ -604,7 +610,7 @@ impl database::WalletDatabase<Error> for EcashDb {
         self.change(|t| {
             let stored = t.mint_quotes.get(&key::mint_quote(&quote.id));
             quote.version = versioned(stored.map(|q| q.version), quote.version)?;
-            Ok(((), vec![Edit::Put(Record::MintQuote(quote))]))
+            Ok(((), vec![Edit::put(Record::MintQuote(quote))]))
         })
         .await
     }
@@ -621,7 +627,7 @@ impl database::WalletDatabase<Error> for EcashDb {
             if quote.payment_proof.is_none() {
                 quote.payment_proof = stored.and_then(|q| q.payment_proof.clone());
             }
-            Ok(((), vec![Edit::Put(Record::MeltQuote(quote))]))
+            Ok(((), vec![Edit::put(Record::MeltQuote(quote))]))
         })
         .await
     }
@@ -638,7 +644,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                 id: keyset.id,
                 keys: keyset.keys,
             };
-            Ok(((), vec![Edit::Put(record)]))
+            Ok(((), vec![Edit::put(record)]))
         })
         .await
     }
@@ -658,7 +664,7 @@ impl database::WalletDatabase<Error> for EcashDb {
             if t.sagas.contains_key(&key::saga(&saga.id)) {
                 return Err(Error::Duplicate);
             }
-            Ok(((), vec![Edit::Put(Record::Saga(saga))]))
+            Ok(((), vec![Edit::put(Record::Saga(saga))]))
         })
         .await
     }
@@ -670,7 +676,7 @@ impl database::WalletDatabase<Error> for EcashDb {
     async fn update_saga(&self, saga: WalletSaga) -> Result<bool, Error> {
         self.change(|t| match t.sagas.get(&key::saga(&saga.id)) {
             Some(stored) if stored.version == saga.version.saturating_sub(1) => {
-                Ok((true, vec![Edit::Put(Record::Saga(saga))]))
+                Ok((true, vec![Edit::put(Record::Saga(saga))]))
             }
             _ => Ok((false, Vec::new())),
         })
@@ -701,7 +707,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                         let mut p = p.clone();
                         p.state = State::Reserved;
                         p.used_by_operation = Some(*operation);
-                        edits.push(Edit::Put(Record::Proof(p)));
+                        edits.push(Edit::put(Record::Proof(p)));
                     }
                     _ => return Err(Error::ProofNotUnspent),
                 }
@@ -724,7 +730,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                     let mut p = p.clone();
                     p.state = State::Unspent;
                     p.used_by_operation = None;
-                    Edit::Put(Record::Proof(p))
+                    Edit::put(Record::Proof(p))
                 })
                 .collect();
             Ok(((), edits))
@@ -755,7 +761,7 @@ impl database::WalletDatabase<Error> for EcashDb {
             Some(q) => {
                 let mut q = q.clone();
                 q.used_by_operation = Some(operation.to_string());
-                Ok(((), vec![Edit::Put(Record::MeltQuote(q))]))
+                Ok(((), vec![Edit::put(Record::MeltQuote(q))]))
             }
         })
         .await
@@ -771,7 +777,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                 .map(|q| {
                     let mut q = q.clone();
                     q.used_by_operation = None;
-                    Edit::Put(Record::MeltQuote(q))
+                    Edit::put(Record::MeltQuote(q))
                 })
                 .collect();
             Ok(((), edits))
@@ -790,7 +796,7 @@ impl database::WalletDatabase<Error> for EcashDb {
             Some(q) => {
                 let mut q = q.clone();
                 q.used_by_operation = Some(operation.to_string());
-                Ok(((), vec![Edit::Put(Record::MintQuote(q))]))
+                Ok(((), vec![Edit::put(Record::MintQuote(q))]))
             }
         })
         .await
@@ -806,7 +812,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                 .map(|q| {
                     let mut q = q.clone();
                     q.used_by_operation = None;
-                    Edit::Put(Record::MintQuote(q))
+                    Edit::put(Record::MintQuote(q))
                 })
                 .collect();
             Ok(((), edits))
@@ -854,7 +860,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                 key: k.to_string(),
                 value: value.to_vec(),
             };
-            Ok(((), vec![Edit::Put(record)]))
+            Ok(((), vec![Edit::put(record)]))
         })
         .await
     }
@@ -878,7 +884,7 @@ impl database::WalletDatabase<Error> for EcashDb {
                 derivation_index,
                 created_time: cdk_common::util::unix_time(),
             });
-            Ok(((), vec![Edit::Put(record)]))
+            Ok(((), vec![Edit::put(record)]))
         })
         .await
     }
@@ -889,7 +895,7 @@ impl database::WalletDatabase<Error> for EcashDb {
 
     async fn list_p2pk_keys(&self) -> Result<Vec<P2PKSigningKey>, Error> {
         let mut keys: Vec<P2PKSigningKey> = self.read(|t| t.p2pk.values().cloned().collect()).await;
-        keys.sort_by(|a, b| b.derivation_index.cmp(&a.derivation_index));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.derivation_index));
         Ok(keys)
     }
 
