@@ -59,6 +59,20 @@ fn start_engine(status: WalletStatus) -> WalletHandle {
             }
         });
     }
+    let online_handle = handle.clone();
+    flash_browser::page::on_online(move || {
+        let unlocked = status
+            .0
+            .get_untracked()
+            .is_some_and(|s| s.state == WalletState::Unlocked);
+        if unlocked {
+            // Back online: finish what waited for the mint (saved tokens, pending payments).
+            let h = online_handle.clone();
+            leptos::task::spawn_local(async move {
+                let _ = h.recover().await;
+            });
+        }
+    });
     let idle_handle = handle.clone();
     flash_browser::idle::watch(move || {
         let unlocked = status

@@ -33,6 +33,12 @@ pub fn Activity() -> impl IntoView {
         let h = h2.clone();
         async move { h.history().await.unwrap_or_default() }
     });
+    let h4 = handle.clone();
+    let saved = LocalResource::new(move || {
+        let _ = (revision(), refresh.get());
+        let h = h4.clone();
+        async move { h.saved_tokens().await.unwrap_or_default() }
+    });
     let h3 = handle.clone();
     let reclaim = Action::new_local(move |(mint, id): &(String, String)| {
         let h = h3.clone();
@@ -116,9 +122,21 @@ pub fn Activity() -> impl IntoView {
     view! {
         <section aria-labelledby="pending-h" class="activity">
             <h2 id="pending-h">{tr!("activity.pending")}</h2>
-            <Show when=move || pending.get().is_some_and(|p| p.is_empty())>
+            <Show when=move || pending.get().is_some_and(|p| p.is_empty()) && saved.get().is_some_and(|s| s.is_empty())>
                 <p class="hint" data-testid="no-pending">{tr!("activity.nothing_pending")}</p>
             </Show>
+            {move || {
+                let total: u64 = saved.get().unwrap_or_default().iter().map(|s| s.2).sum();
+                (total > 0).then(|| view! {
+                    <p role="note" class="warning" data-testid="not-redeemed">
+                        {rust_i18n::t!("activity.not_redeemed", n = total).into_owned()}
+                        " "
+                        <button type="button" class="secondary" on:click=move |_| { retry.dispatch(()); }>
+                            {tr!("activity.redeem_now")}
+                        </button>
+                    </p>
+                })
+            }}
             <ul data-testid="pending">{pending_list}</ul>
             {move || error.get().map(|e| view! { <p role="alert" class="error">{e}</p> })}
         </section>

@@ -1,7 +1,7 @@
 //! `/receive`: a Lightning invoice that turns into eCash when paid (NUT-04), or an eCash token
 //! pasted or opened from a file, checked before it is redeemed.
 
-use flash_core::ecash::purse::{InvoiceView, TokenView};
+use flash_core::ecash::purse::{InvoiceView, Received, TokenView};
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 
@@ -96,7 +96,7 @@ fn TokenIn() -> impl IntoView {
     let handle = expect_context::<WalletHandle>();
     let text = RwSignal::new(String::new());
     let preview = RwSignal::new(None::<TokenView>);
-    let received = RwSignal::new(None::<u64>);
+    let received = RwSignal::new(None::<Received>);
     let error = RwSignal::new(None::<String>);
     let check_handle = handle.clone();
     let check = Action::new_local(move |_: &()| {
@@ -168,10 +168,18 @@ fn TokenIn() -> impl IntoView {
                     </div>
                 }
             })}
-            {move || received.get().map(|n| view! {
-                <p role="status" class="success" data-testid="token-received">
-                    {move || rust_i18n::t!("receive.received", n = n).into_owned()}
-                </p>
+            {move || received.get().map(|r| if r.redeemed {
+                view! {
+                    <p role="status" class="success" data-testid="token-received">
+                        {move || rust_i18n::t!("receive.received", n = r.amount).into_owned()}
+                    </p>
+                }.into_any()
+            } else {
+                view! {
+                    <p role="status" class="warning" data-testid="token-saved">
+                        {move || rust_i18n::t!("receive.saved", n = r.amount).into_owned()}
+                    </p>
+                }.into_any()
             })}
             {move || error.get().map(|e| view! { <p role="alert" class="error" data-testid="token-error">{e}</p> })}
         </section>

@@ -148,6 +148,38 @@ describe("eCash", () => {
     await b.context().close();
   });
 
+  test("both offline: A sends from exact coins, B verifies offline ('not yet redeemed'); online again, B's balance updates by itself", async () => {
+    const ctxA = await env.browser.newContext();
+    const ctxB = await env.browser.newContext();
+    const a = await ctxA.newPage();
+    const b = await ctxB.newPage();
+    await restoreFromWords(a, env.stack.app, "panda eyebrow bullet gorilla call smoke muffin taste mesh discover soft ostrich alcohol speed nation flash devote level hobby quick inner drive ghost inside");
+    await restoreFromWords(b, env.stack.app, "scheme spot photo card baby mountain device kick cradle pact join borrow");
+    await addMint(a, env.stack.mint);
+    await addMint(b, env.stack.mint);
+    await fund(a, 32);
+    await waitBalance(a, 32);
+
+    await ctxA.setOffline(true);
+    await ctxB.setOffline(true);
+    const token = await makeToken(a, 32, { offline: true });
+    await waitBalance(a, 0);
+    await pasteToken(b, token);
+    await b.getByTestId("token-amount").filter({ hasText: "32 sat" }).waitFor();
+    await b.getByTestId("token-receive").click();
+    await b.getByTestId("token-saved").filter({ hasText: "not yet redeemed" }).waitFor();
+    await go(b, "Wallet");
+    await b.getByTestId("not-redeemed").filter({ hasText: "32 sat" }).waitFor();
+    assert.equal(await balance(b), "0", "not spendable before the mint confirms");
+
+    // Back online: no tap needed.
+    await ctxB.setOffline(false);
+    await waitBalance(b, 32);
+    await b.getByTestId("not-redeemed").waitFor({ state: "detached" });
+    await ctxA.close();
+    await ctxB.close();
+  });
+
   test("a fresh device restores A from its words and sees A's balance", async () => {
     const a = await (await env.browser.newContext()).newPage();
     const words = "legal winner thank year wave sausage worth useful legal winner thank yellow";

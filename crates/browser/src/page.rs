@@ -27,3 +27,21 @@ pub fn is_ready() -> bool {
 pub fn preferred_language() -> Option<String> {
     web_sys::window().and_then(|w| w.navigator().language())
 }
+
+/// Calls `f` every time the browser says the network is back (`online` event), for the
+/// whole life of the page: tokens received offline are redeemed then.
+pub fn on_online(f: impl Fn() + 'static) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let callback = Closure::<dyn Fn()>::new(f);
+    if window
+        .add_event_listener_with_callback("online", callback.as_ref().unchecked_ref())
+        .is_ok()
+    {
+        // One listener for the page's lifetime: leaking it is the intent.
+        callback.forget();
+    }
+}

@@ -15,7 +15,8 @@ use zeroize::Zeroizing;
 use crate::amount::Sats;
 use crate::ecash::journal::JournalRequest;
 use crate::ecash::purse::{
-    HistoryItem, InvoiceView, MeltPreview, MintView, Paid, PendingItem, SentToken, TokenView,
+    HistoryItem, InvoiceView, MeltPreview, MintView, Paid, PendingItem, Received, SentToken,
+    TokenView,
 };
 use crate::ecash::{ChannelJournal, EcashDb, EcashError, Purse};
 use crate::keys::{self, KeyHierarchy, MnemonicError};
@@ -467,10 +468,16 @@ impl WalletHandle {
             .await
     }
 
-    /// Redeems a token; returns the sats received.
-    pub async fn receive_token(&self, token: &str) -> Result<u64, EngineError> {
+    /// Receives a token: redeemed now, or verified and kept for when its mint answers.
+    pub async fn receive_token(&self, token: &str) -> Result<Received, EngineError> {
         let token = Zeroizing::new(token.to_string());
         self.ecash(move |p| Box::pin(async move { p.receive(&token).await }))
+            .await
+    }
+
+    /// Tokens received offline and not yet redeemed: (id, mint, sats).
+    pub async fn saved_tokens(&self) -> Result<Vec<(String, String, u64)>, EngineError> {
+        self.ecash(|p| Box::pin(async move { p.saved_tokens().await }))
             .await
     }
 

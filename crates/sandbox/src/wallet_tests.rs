@@ -103,7 +103,7 @@ async fn mint_send_receive_melt_with_exact_balances() {
     let seen = b.inspect(&sent.token).await.unwrap();
     assert_eq!((seen.amount, seen.mint_known), (100, false));
     assert_eq!(seen.memo.as_deref(), Some("lunch"));
-    assert_eq!(b.receive(&sent.token).await.unwrap(), 100);
+    assert_eq!(b.receive(&sent.token).await.unwrap().amount, 100);
     assert_eq!(b.balance().await.unwrap(), 100);
 
     // The same token again: a clear error, nothing changes.
@@ -222,7 +222,7 @@ async fn restore_from_the_seed_finds_every_proof() {
     fund(&a, &m.url, 777).await;
     let sent = a.send(&m.url, 77, None, false).await.unwrap();
     let (c, _) = purse(8);
-    c.receive(&sent.token).await.unwrap();
+    assert!(c.receive(&sent.token).await.unwrap().redeemed);
     // A new device with A's seed and nothing else.
     let (fresh, _) = purse(7);
     fresh.add_mint(&m.url).await.unwrap();
@@ -270,6 +270,36 @@ async fn a_token_with_a_forged_signature_is_refused() {
     );
     assert_eq!(b.balance().await.unwrap(), 0);
     // The real token is still good.
-    assert_eq!(b.receive(&sent.token).await.unwrap(), 100);
+    assert_eq!(b.receive(&sent.token).await.unwrap().amount, 100);
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn offline_send_and_offline_receive_redeem_when_the_mint_is_back() {
+    let m = start_mint("offline-rx").await;
+    let (a, _) = purse(11);
+    let (b, b_journal) = purse(12);
+    a.add_mint(&m.url).await.unwrap();
+    b.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 32).await;
+    m.server.stop().await;
+    // Both offline: A pays from exact proofs, B verifies the signatures locally and keeps it.
+    let sent = a.send(&m.url, 32, None, true).await.unwrap();
+    let got = b.receive(&sent.token).await.unwrap();
+    assert_eq!((got.amount, got.redeemed), (32, false));
+    assert_eq!(
+        b.balance().await.unwrap(),
+        0,
+        "not spendable before it is redeemed"
+    );
+    assert_eq!(b.saved_tokens().await.unwrap().len(), 1);
+    // A restart changes nothing: the saved token is durable.
+    let b = reopen(12, &b_journal);
+    assert_eq!(b.saved_tokens().await.unwrap().len(), 1);
+    // Back online: redeemed by itself at the next recovery.
+    m.server.restart().await.unwrap();
+    b.recover().await;
+    assert_eq!(b.balance().await.unwrap(), 32);
+    assert!(b.saved_tokens().await.unwrap().is_empty());
     m.server.stop().await;
 }

@@ -97,6 +97,28 @@ pub struct TokenView {
     pub mint_known: bool,
 }
 
+/// What receiving a token did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// Sats received (after the mint's fees when redeemed).
+    pub amount: u64,
+    /// False: the mint was unreachable; the token was verified offline and kept, and is
+    /// redeemed when the mint answers (shown apart from the spendable balance until then).
+    pub redeemed: bool,
+}
+
+/// The kv namespace of Flash's own eCash records.
+const KV_APP: &str = "flash";
+/// Tokens received offline, not yet redeemed.
+const KV_SAVED: &str = "saved-tokens";
+
+fn receive_error(e: cdk::Error) -> EcashError {
+    match e {
+        cdk::Error::NUT11(_) | cdk::Error::NUT10(_) => EcashError::LockedToOther,
+        other => EcashError::from(other),
+    }
+}
+
 /// A token made to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentToken {
@@ -550,27 +572,100 @@ impl Purse {
         })
     }
 
-    /// Redeems a token at its mint (swap), adding the mint if it is new. DLEQ proofs are
-    /// verified when present.
-    pub async fn receive(&self, text: &str) -> Result<u64, EcashError> {
+    /// Redeems a token at its mint (swap), adding the mint if it is new. Its DLEQ proofs are
+    /// checked against the mint's keys first. When the mint cannot be reached and its keys are
+    /// known, the verified token is kept as "received, not yet redeemed" and redeemed later by
+    /// [`Purse::redeem_saved`] (at unlock, when the browser is back online, or on request).
+    pub async fn receive(&self, text: &str) -> Result<Received, EcashError> {
         let token = parse_token(text)?;
         let url = token.mint_url().map_err(|_| EcashError::BadToken)?;
         if !self.db.get_mints().await?.contains_key(&url) {
             self.add_mint(&url.to_string()).await?;
         }
         let wallet = self.wallet_for(&url)?;
-        if wallet.verify_token_dleq(&token).await.is_err() {
-            return Err(EcashError::BadSignature);
+        match wallet.verify_token_dleq(&token).await {
+            Ok(()) => {}
+            Err(e) => {
+                return Err(match EcashError::from(e) {
+                    unreachable @ EcashError::Unreachable(_) => unreachable,
+                    _ => EcashError::BadSignature,
+                })
+            }
         }
+        let value = amount(token.value().map_err(|_| EcashError::BadToken)?);
         let encoded = token.to_string();
-        let got = wallet
-            .receive(&encoded, ReceiveOptions::default())
-            .await
-            .map_err(|e| match e {
-                cdk::Error::NUT11(_) | cdk::Error::NUT10(_) => EcashError::LockedToOther,
-                other => EcashError::from(other),
-            })?;
-        Ok(amount(got))
+        match wallet.receive(&encoded, ReceiveOptions::default()).await {
+            Ok(got) => Ok(Received {
+                amount: amount(got),
+                redeemed: true,
+            }),
+            Err(e) => match receive_error(e) {
+                EcashError::Unreachable(_) => {
+                    self.save_token(&encoded).await?;
+                    Ok(Received {
+                        amount: value,
+                        redeemed: false,
+                    })
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn save_token(&self, encoded: &str) -> Result<(), EcashError> {
+        use bitcoin::hashes::{sha256, Hash};
+        let id = sha256::Hash::hash(encoded.as_bytes()).to_string();
+        Ok(self
+            .db
+            .kv_write(KV_APP, KV_SAVED, &id, encoded.as_bytes())
+            .await?)
+    }
+
+    /// Tokens received while their mint was unreachable: (id, mint, sats).
+    pub async fn saved_tokens(&self) -> Result<Vec<(String, String, u64)>, EcashError> {
+        let mut out = Vec::new();
+        for id in self.db.kv_list(KV_APP, KV_SAVED).await? {
+            if let Some(bytes) = self.db.kv_read(KV_APP, KV_SAVED, &id).await? {
+                let text = String::from_utf8_lossy(&bytes).to_string();
+                if let Ok(t) = parse_token(&text) {
+                    let mint = t.mint_url().map(|u| u.to_string()).unwrap_or_default();
+                    let sats = t.value().map(amount).unwrap_or(0);
+                    out.push((id, mint, sats));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Redeems saved tokens whose mint answers now. Returns (sats redeemed, tokens that turned
+    /// out already spent — dropped, with nothing added).
+    pub async fn redeem_saved(&self) -> Result<(u64, usize), EcashError> {
+        let (mut got, mut spent) = (0, 0);
+        for id in self.db.kv_list(KV_APP, KV_SAVED).await? {
+            let Some(bytes) = self.db.kv_read(KV_APP, KV_SAVED, &id).await? else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes).to_string();
+            let Ok(token) = parse_token(&text) else {
+                continue;
+            };
+            let Ok(url) = token.mint_url() else { continue };
+            let wallet = self.wallet_for(&url)?;
+            match wallet.receive(&text, ReceiveOptions::default()).await {
+                Ok(n) => {
+                    got += amount(n);
+                    self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
+                }
+                Err(e) => match receive_error(e) {
+                    EcashError::Unreachable(_) => {}
+                    _ => {
+                        spent += 1;
+                        self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
+                    }
+                },
+            }
+        }
+        Ok((got, spent))
     }
 
     /// Finishes or rolls back interrupted operations, then mints invoices paid meanwhile.
@@ -598,6 +693,9 @@ impl Purse {
             if let Ok(done) = wallet.finalize_pending_melts().await {
                 out.resolved += done.len();
             }
+        }
+        if let Ok((sats, _)) = self.redeem_saved().await {
+            out.minted += sats;
         }
         out
     }
