@@ -141,6 +141,7 @@ impl UserMessage for EcashError {
             Self::UnsupportedUnit => crate::t_now!("ecash_errors.unit"),
             Self::BadSignature => crate::t_now!("ecash_errors.bad_signature"),
             Self::LockedToOther => crate::t_now!("ecash_errors.locked_to_other"),
+            Self::BadLockKey => crate::t_now!("ecash_errors.bad_lock_key"),
             Self::BadInvoice => crate::t_now!("ecash_errors.bad_invoice"),
             Self::WrongNetwork => crate::t_now!("ecash_errors.wrong_network"),
             Self::InvoiceExpired => crate::t_now!("ecash_errors.invoice_expired"),

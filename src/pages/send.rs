@@ -1,7 +1,7 @@
 //! `/send`: an eCash token (QR, copy, file; offline from exact proofs) or a Lightning payment
 //! (invoice read and priced before paying, NUT-05).
 
-use flash_core::ecash::purse::{MeltPreview, Paid, SentToken};
+use flash_core::ecash::purse::{Lock, MeltPreview, Paid, SentToken};
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 
@@ -32,6 +32,8 @@ fn TokenOut() -> impl IntoView {
     let amount = RwSignal::new(String::new());
     let memo = RwSignal::new(String::new());
     let offline = RwSignal::new(false);
+    let lock_to = RwSignal::new(String::new());
+    let refund = RwSignal::new(String::from("86400"));
     let token = RwSignal::new(None::<SentToken>);
     let error = RwSignal::new(None::<String>);
     let make = Action::new_local(move |_: &()| {
@@ -40,10 +42,20 @@ fn TokenOut() -> impl IntoView {
         let sats = amount.get_untracked().trim().parse::<u64>().unwrap_or(0);
         let memo = Some(memo.get_untracked()).filter(|m| !m.trim().is_empty());
         let off = offline.get_untracked();
+        let lock = Some(lock_to.get_untracked())
+            .filter(|t| !t.trim().is_empty())
+            .map(|to| Lock {
+                to,
+                refund_after_secs: refund
+                    .get_untracked()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| *s > 0),
+            });
         async move {
             error.set(None);
             token.set(None);
-            match handle.send_token(&m, sats, memo, off).await {
+            match handle.send_token(&m, sats, memo, off, lock).await {
                 Ok(t) => token.set(Some(t)),
                 Err(e) => error.set(Some(e.user_message())),
             }
@@ -73,6 +85,22 @@ fn TokenOut() -> impl IntoView {
                     <input type="text" maxlength="140" prop:value=move || memo.get()
                         on:input=move |ev| memo.set(event_target_value(&ev)) />
                 </label>
+                <label>
+                    {tr!("send.lock_to")}
+                    <input type="text" placeholder="npub1…" data-testid="send-lock" autocomplete="off"
+                        prop:value=move || lock_to.get()
+                        on:input=move |ev| lock_to.set(event_target_value(&ev)) />
+                </label>
+                <Show when=move || !lock_to.get().trim().is_empty()>
+                    <label>
+                        {tr!("send.refund")}
+                        <select on:change=move |ev| refund.set(event_target_value(&ev))>
+                            <option value="86400" selected=true>{tr!("send.refund_day")}</option>
+                            <option value="604800">{tr!("send.refund_week")}</option>
+                            <option value="0">{tr!("send.refund_never")}</option>
+                        </select>
+                    </label>
+                </Show>
                 <label class="check">
                     <input type="checkbox" data-testid="send-offline" prop:checked=move || offline.get()
                         on:change=move |ev| offline.set(event_target_checked(&ev)) />

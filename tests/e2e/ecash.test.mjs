@@ -2,7 +2,7 @@
 // against the stack's real cdk mint (FakeWallet Lightning settles invoices after 1 s).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ABOUT, restoreFromWords, useStack } from "../support/wallet.mjs";
+import { ABOUT, identity, restoreFromWords, useStack } from "../support/wallet.mjs";
 
 /** Other valid BIP39 phrases (published vectors), one per wallet. */
 const ZOO = "zoo ".repeat(11) + "wrong";
@@ -90,6 +90,23 @@ describe("eCash", () => {
     // Garbage is explained, not crashed on.
     await pasteToken(b, "cashuBnotatoken");
     await b.getByTestId("token-error").filter({ hasText: "not a Cashu token" }).waitFor();
+
+    // Locked to B's npub (NUT-11): anyone else is refused with the reason; B claims it.
+    const { npub } = await identity(b);
+    await go(a, "Send");
+    await a.getByTestId("send-amount").fill("50");
+    await a.getByTestId("send-lock").fill(npub);
+    await a.getByRole("button", { name: "Make token" }).click();
+    const locked = await a.getByTestId("token-text").inputValue();
+    await waitBalance(a, 850);
+    await pasteToken(a, locked);
+    await a.getByTestId("token-receive").click();
+    await a.getByTestId("token-error").filter({ hasText: "locked to someone else" }).waitFor();
+    assert.equal(await balance(a), "850");
+    await pasteToken(b, locked);
+    await b.getByTestId("token-receive").click();
+    await b.getByTestId("token-received").filter({ hasText: "Received 50 sat" }).waitFor();
+    await waitBalance(b, 150);
     await a.context().close();
     await b.context().close();
   });

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::amount::Sats;
 use crate::ecash::journal::JournalRequest;
 use crate::ecash::purse::{
-    HistoryItem, InvoiceView, MeltPreview, MintView, Paid, PendingItem, Received, SentToken,
+    HistoryItem, InvoiceView, Lock, MeltPreview, MintView, Paid, PendingItem, Received, SentToken,
     TokenView,
 };
 use crate::ecash::{ChannelJournal, EcashDb, EcashError, Purse};
@@ -455,9 +455,16 @@ impl WalletHandle {
         sats: u64,
         memo: Option<String>,
         offline: bool,
+        lock: Option<Lock>,
     ) -> Result<SentToken, EngineError> {
         let mint = mint.to_string();
-        self.ecash(move |p| Box::pin(async move { p.send(&mint, sats, memo, offline).await }))
+        self.ecash(move |p| Box::pin(async move { p.send(&mint, sats, memo, offline, lock).await }))
+            .await
+    }
+
+    /// The public key others can lock tokens to (hex), when unlocked.
+    pub async fn lock_pubkey(&self) -> Result<Option<String>, EngineError> {
+        self.ecash(|p| Box::pin(async move { Ok(p.lock_pubkey()) }))
             .await
     }
 
@@ -650,7 +657,14 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         let (journal, requests) = ChannelJournal::new();
         let db = EcashDb::load(records.iter().map(|r| r.as_slice()), Arc::new(journal))
             .map_err(|e| VaultError::Tampered(e.to_string()))?;
-        let purse = Purse::new(db, keys.cashu_seed());
+        let lock_secret = match &nsec {
+            Some(secret) => Some(secret.clone()),
+            None => keys.nostr_secret().ok(),
+        };
+        let mut purse = Purse::new(db, keys.cashu_seed());
+        if let Some(secret) = lock_secret {
+            purse = purse.with_lock_key(&secret);
+        }
         self.balance = purse.balance().await.unwrap_or(0);
         self.new_journal = Some(requests);
         // Finish or roll back whatever the last session left open.

@@ -95,7 +95,7 @@ async fn mint_send_receive_melt_with_exact_balances() {
     assert_eq!(a.balance().await.unwrap(), 1000);
 
     let sent = a
-        .send(&m.url, 100, Some("lunch".into()), false)
+        .send(&m.url, 100, Some("lunch".into()), false, None)
         .await
         .unwrap();
     assert!(sent.token.starts_with("cashuB"), "V4 token");
@@ -150,7 +150,7 @@ async fn bad_input_is_refused_clearly() {
         EcashError::BadInvoice
     );
     assert_eq!(
-        a.send(&m.url, 10, None, false).await.unwrap_err(),
+        a.send(&m.url, 10, None, false, None).await.unwrap_err(),
         EcashError::InsufficientFunds
     );
     m.server.stop().await;
@@ -164,7 +164,7 @@ async fn offline_send_uses_exact_proofs_and_reclaim_takes_them_back() {
     fund(&a, &m.url, 64).await; // one 64 proof... or split by target; 64 = exact power
     m.server.stop().await;
     // Mint down: an exact amount still works offline.
-    let sent = a.send(&m.url, 64, None, true).await.unwrap();
+    let sent = a.send(&m.url, 64, None, true, None).await.unwrap();
     assert_eq!(a.balance().await.unwrap(), 0);
     let pending = a.pending().await.unwrap();
     assert!(
@@ -220,7 +220,7 @@ async fn restore_from_the_seed_finds_every_proof() {
     let (a, _) = purse(7);
     a.add_mint(&m.url).await.unwrap();
     fund(&a, &m.url, 777).await;
-    let sent = a.send(&m.url, 77, None, false).await.unwrap();
+    let sent = a.send(&m.url, 77, None, false, None).await.unwrap();
     let (c, _) = purse(8);
     assert!(c.receive(&sent.token).await.unwrap().redeemed);
     // A new device with A's seed and nothing else.
@@ -243,7 +243,7 @@ async fn a_token_with_a_forged_signature_is_refused() {
     let (a, _) = purse(9);
     a.add_mint(&m.url).await.unwrap();
     fund(&a, &m.url, 100).await;
-    let sent = a.send(&m.url, 100, None, false).await.unwrap();
+    let sent = a.send(&m.url, 100, None, false, None).await.unwrap();
     let token = Token::from_str(&sent.token).unwrap();
     let (b, _) = purse(10);
     b.add_mint(&m.url).await.unwrap();
@@ -284,7 +284,7 @@ async fn offline_send_and_offline_receive_redeem_when_the_mint_is_back() {
     fund(&a, &m.url, 32).await;
     m.server.stop().await;
     // Both offline: A pays from exact proofs, B verifies the signatures locally and keeps it.
-    let sent = a.send(&m.url, 32, None, true).await.unwrap();
+    let sent = a.send(&m.url, 32, None, true, None).await.unwrap();
     let got = b.receive(&sent.token).await.unwrap();
     assert_eq!((got.amount, got.redeemed), (32, false));
     assert_eq!(
@@ -301,5 +301,43 @@ async fn offline_send_and_offline_receive_redeem_when_the_mint_is_back() {
     b.recover().await;
     assert_eq!(b.balance().await.unwrap(), 32);
     assert!(b.saved_tokens().await.unwrap().is_empty());
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_locked_to_a_key_is_claimed_only_by_its_holder() {
+    use flash_core::ecash::purse::Lock;
+    let m = start_mint("p2pk").await;
+    let (a, _) = purse(13);
+    a.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 100).await;
+    let (b, _) = purse(14);
+    let b = b.with_lock_key(&[0x21; 32]);
+    let (c, _) = purse(15);
+    let c = c.with_lock_key(&[0x22; 32]);
+    let to = b.lock_pubkey().unwrap();
+    let lock = Lock {
+        to: to.clone(),
+        refund_after_secs: None,
+    };
+    let sent = a.send(&m.url, 40, None, false, Some(lock)).await.unwrap();
+    // Someone else: refused with the reason, nothing changes.
+    assert_eq!(c.receive(&sent.token).await, Err(EcashError::LockedToOther));
+    assert_eq!(c.balance().await.unwrap(), 0);
+    // The holder of the key: signed and redeemed.
+    assert_eq!(b.receive(&sent.token).await.unwrap().amount, 40);
+    assert_eq!(b.balance().await.unwrap(), 40);
+    // Not a key: a clear error before anything moves.
+    let bad = Lock {
+        to: "npub1nope".into(),
+        refund_after_secs: None,
+    };
+    assert_eq!(
+        a.send(&m.url, 10, None, false, Some(bad))
+            .await
+            .unwrap_err(),
+        EcashError::BadLockKey
+    );
+    assert_eq!(a.balance().await.unwrap(), 60);
     m.server.stop().await;
 }

@@ -44,6 +44,9 @@ pub enum EcashError {
     /// The token is locked to a key this wallet does not hold.
     #[error("this token is locked to someone else's key; only they can claim it")]
     LockedToOther,
+    /// The lock key is not an npub or a public key.
+    #[error("lock to an npub (npub1…) or a hex public key; that text is neither")]
+    BadLockKey,
     /// The text is not a Lightning invoice.
     #[error("this is not a Lightning invoice (it should start with lnbc); copy it again in full")]
     BadInvoice,

@@ -97,6 +97,36 @@ pub struct TokenView {
     pub mint_known: bool,
 }
 
+/// Lock a token to a receiver's key (NUT-11 P2PK).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    /// The receiver: `npub1…`, or a hex public key (33-byte compressed or 32-byte x-only).
+    pub to: String,
+    /// After this many seconds the token can also be taken back with our own key.
+    pub refund_after_secs: Option<u64>,
+}
+
+/// Reads the key a token is to be locked to. An npub (a NOSTR key, x-only) is the even-y
+/// point, as Cashu wallets lock to npubs.
+pub fn parse_lock_key(text: &str) -> Result<cdk::nuts::PublicKey, EcashError> {
+    let text = text.trim();
+    let hex = if text.starts_with("npub1") {
+        let (hrp, data) = bitcoin::bech32::decode(text).map_err(|_| EcashError::BadLockKey)?;
+        if hrp.as_str() != "npub" || data.len() != 32 {
+            return Err(EcashError::BadLockKey);
+        }
+        format!(
+            "02{}",
+            data.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    } else if text.len() == 64 {
+        format!("02{text}")
+    } else {
+        text.to_string()
+    };
+    cdk::nuts::PublicKey::from_hex(&hex).map_err(|_| EcashError::BadLockKey)
+}
+
 /// What receiving a token did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {
@@ -187,6 +217,9 @@ pub struct Purse {
     db: EcashDb,
     seed: Arc<Zeroizing<[u8; 64]>>,
     wallets: Arc<Mutex<BTreeMap<String, Wallet>>>,
+    /// The key tokens can be locked to (NUT-11): the wallet's NOSTR key, so "lock to my npub"
+    /// works with any wallet that knows the npub.
+    lock_key: Option<Arc<cdk::nuts::SecretKey>>,
 }
 
 impl std::fmt::Debug for Purse {
@@ -222,7 +255,20 @@ impl Purse {
             db,
             seed: Arc::new(seed),
             wallets: Arc::new(Mutex::new(BTreeMap::new())),
+            lock_key: None,
         }
+    }
+
+    /// Uses `secret` (32 bytes, the NOSTR key) to sign for tokens locked to us and as the
+    /// refund key of tokens we lock to others.
+    pub fn with_lock_key(mut self, secret: &[u8; 32]) -> Self {
+        self.lock_key = cdk::nuts::SecretKey::from_slice(secret).ok().map(Arc::new);
+        self
+    }
+
+    /// The public key others can lock tokens to (hex, compressed).
+    pub fn lock_pubkey(&self) -> Option<String> {
+        self.lock_key.as_ref().map(|k| k.public_key().to_hex())
     }
 
     /// The database, for tests and diagnostics.
@@ -527,12 +573,29 @@ impl Purse {
         sats: u64,
         memo: Option<String>,
         offline: bool,
+        lock: Option<Lock>,
     ) -> Result<SentToken, EcashError> {
         if sats == 0 {
             return Err(EcashError::BadAmount);
         }
         let wallet = self.known_wallet(mint).await?;
+        let conditions = match lock {
+            None => None,
+            Some(lock) => {
+                let to = parse_lock_key(&lock.to)?;
+                let refund = match (lock.refund_after_secs, self.lock_key.as_ref()) {
+                    (Some(after), Some(ours)) => Some(cdk::nuts::Conditions {
+                        locktime: Some(cdk::util::unix_time().saturating_add(after)),
+                        refund_keys: Some(vec![ours.public_key()]),
+                        ..Default::default()
+                    }),
+                    _ => None,
+                };
+                Some(cdk::nuts::SpendingConditions::new_p2pk(to, refund))
+            }
+        };
         let opts = SendOptions {
+            conditions,
             send_kind: if offline {
                 cdk_common::wallet::SendKind::OfflineExact
             } else {
@@ -594,7 +657,7 @@ impl Purse {
         }
         let value = amount(token.value().map_err(|_| EcashError::BadToken)?);
         let encoded = token.to_string();
-        match wallet.receive(&encoded, ReceiveOptions::default()).await {
+        match wallet.receive(&encoded, self.receive_options()).await {
             Ok(got) => Ok(Received {
                 amount: amount(got),
                 redeemed: true,
@@ -609,6 +672,13 @@ impl Purse {
                 }
                 other => Err(other),
             },
+        }
+    }
+
+    fn receive_options(&self) -> ReceiveOptions {
+        ReceiveOptions {
+            p2pk_signing_keys: self.lock_key.iter().map(|k| (**k).clone()).collect(),
+            ..ReceiveOptions::default()
         }
     }
 
@@ -651,7 +721,7 @@ impl Purse {
             };
             let Ok(url) = token.mint_url() else { continue };
             let wallet = self.wallet_for(&url)?;
-            match wallet.receive(&text, ReceiveOptions::default()).await {
+            match wallet.receive(&text, self.receive_options()).await {
                 Ok(n) => {
                     got += amount(n);
                     self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
