@@ -7,6 +7,7 @@ import { join, extname } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { appReady, controlled, launchBrowser, startStack } from "../support/stack.mjs";
 import { PASS, restoreFromWords } from "../support/wallet.mjs";
+import { Wallet, getEncodedToken } from "@cashu/cashu-ts";
 
 const RUNS = Number(process.env.BENCH_RUNS || 7);
 const BUDGET_BROTLI_KB = 500;
@@ -95,6 +96,56 @@ async function unlockTimes(browser, url) {
   return { times, longest };
 }
 
+/** A token of 100 proofs of 1 sat, minted by cashu-ts (the fake node pays after ~1 s). */
+async function hundredProofToken(ts, mint) {
+  const quote = await ts.createMintQuoteBolt11(100);
+  for (;;) {
+    if ((await ts.checkMintQuoteBolt11(quote.quote)).state === "PAID") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const proofs = await ts.mintProofsBolt11(100, quote.quote, undefined,
+    { type: "random", denominations: Array(100).fill(1) });
+  if (proofs.length !== 100) throw new Error(`expected 100 proofs, got ${proofs.length}`);
+  return getEncodedToken({ mint, proofs, unit: "sat" });
+}
+
+/** Receiving a 100-proof token, end to end on loopback (DLEQ check of 100 proofs, a swap of
+ * 100 inputs at the mint, unblinding, storage): Flash in Chromium vs cashu-ts in Node. The
+ * mint's share is the same for both, so the ratio understates the client difference. */
+async function receiveTimes(browser, stack) {
+  const ts = new Wallet(stack.mint, { unit: "sat" });
+  await ts.loadMint();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await restoreFromWords(page, stack.app, "vessel ladder alter error federal sibling chat ability sun glass valve picture");
+  const nav = (name) => page.getByRole("navigation", { name: "Main" }).getByRole("link", { name }).click();
+  await nav("Settings");
+  await page.getByTestId("mint-url").fill(stack.mint);
+  await page.getByRole("button", { name: "Add mint" }).click();
+  await page.getByTestId("mint").first().waitFor();
+  const flash = [];
+  const cashuTs = [];
+  for (let i = 0; i < RUNS; i++) {
+    const token = await hundredProofToken(ts, stack.mint);
+    await nav("Receive");
+    await page.getByTestId("token-input").fill(token);
+    await page.getByRole("button", { name: "Check token" }).click();
+    await page.getByTestId("token-preview").waitFor();
+    const t0 = Date.now();
+    await page.getByTestId("token-receive").click();
+    await page.getByTestId("token-received").waitFor({ timeout: 60_000 });
+    flash.push(Date.now() - t0);
+    const other = await hundredProofToken(ts, stack.mint);
+    const receiver = new Wallet(stack.mint, { unit: "sat" });
+    await receiver.loadMint();
+    const t1 = performance.now();
+    await receiver.receive(other, { requireDleq: true });
+    cashuTs.push(performance.now() - t1);
+  }
+  await context.close();
+  return { flash, cashuTs };
+}
+
 const stack = await startStack();
 const browser = await launchBrowser();
 try {
@@ -111,6 +162,11 @@ try {
   console.log(`\nUnlock (Argon2id m=64 MiB t=3 p=1, in a Web Worker), ${RUNS} runs`);
   console.log(`  submit -> unlocked        median ${median(unlock.times)} ms   [${unlock.times.join(", ")}]`);
   console.log(`  longest main-thread task  median ${median(unlock.longest).toFixed(0)} ms   [${unlock.longest.map((x) => x.toFixed(0)).join(", ")}]`);
+  const rx = await receiveTimes(browser, stack);
+  console.log(`\nReceive a 100-proof token (DLEQ verified, swapped at the loopback mint), ${RUNS} runs`);
+  console.log(`  Flash (Chromium, wasm)   median ${median(rx.flash)} ms   [${rx.flash.join(", ")}]`);
+  console.log(`  cashu-ts 4.8 (Node 20)   median ${median(rx.cashuTs).toFixed(0)} ms   [${rx.cashuTs.map((x) => x.toFixed(0)).join(", ")}]`);
+  console.log(`  ratio Flash / cashu-ts   ${(median(rx.flash) / median(rx.cashuTs)).toFixed(2)}`);
   const totalBr = table.find((r) => r.kind === "first screen total").br / 1024;
   console.log(`\nBudgets: brotli total ${totalBr.toFixed(1)} KB (budget ${BUDGET_BROTLI_KB} KB) ${totalBr <= BUDGET_BROTLI_KB ? "OK" : "OVER"}; ` +
     `cold median ${median(cold).toFixed(0)} ms (budget ${BUDGET_COLD_MS} ms) ${median(cold) <= BUDGET_COLD_MS ? "OK" : "OVER"}`);

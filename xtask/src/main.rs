@@ -17,7 +17,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   setup          install what is missing (idempotent; fast when present)
   dev [--port N] build the PWA (release), start the local stack, print the URLs; Ctrl-C stops
   test           fmt, clippy (native + wasm32), native tests, browser tests, end-to-end tests
-  bench          sizes (raw/gzip/brotli) and cold/warm load times in headless Chromium
+  bench          sizes (raw/gzip/brotli), cold/warm load, unlock and eCash receive times in headless Chromium
   dist           build the release PWA into dist/";
 
 fn main() -> ExitCode {
