@@ -174,7 +174,14 @@ async fn nothing_secret_is_stored_in_plaintext() {
     );
     assert!(dump.len() > 6, "the dump sees IndexedDB: {}", dump.len());
     let needles: Vec<&str> = {
-        let mut v: Vec<&str> = phrase.split(' ').filter(|w| w.len() >= 5).collect();
+        // Single words, except BIP39 words that are also names Flash stores in the clear on
+        // purpose (meta keys, header fields, table names): a random phrase holding "vault"
+        // must not fail the test.
+        const SCHEMA_NAMES: &[&str] = &["vault", "memory", "record", "table", "ecash", "version"];
+        let mut v: Vec<&str> = phrase
+            .split(' ')
+            .filter(|w| w.len() >= 5 && !SCHEMA_NAMES.contains(w))
+            .collect();
         v.extend([
             phrase.as_str(),
             nostr_hex.as_str(),
