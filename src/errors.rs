@@ -135,6 +135,18 @@ impl UserMessage for EcashError {
             Self::MintHasBalance(n) => t!("ecash_errors.mint_has_balance", n = n).into_owned(),
             Self::InsufficientFunds => crate::t_now!("ecash_errors.insufficient"),
             Self::BadAmount => crate::t_now!("ecash_errors.bad_amount"),
+            Self::OfflineAmounts(list) => {
+                let list = list
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if list.is_empty() {
+                    crate::t_now!("ecash_errors.offline_none")
+                } else {
+                    t!("ecash_errors.offline_amounts", list = list).into_owned()
+                }
+            }
             Self::BadToken => crate::t_now!("ecash_errors.bad_token"),
             Self::TokenSpent => crate::t_now!("ecash_errors.token_spent"),
             Self::TokenPending => crate::t_now!("ecash_errors.token_pending"),

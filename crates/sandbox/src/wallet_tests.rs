@@ -15,6 +15,7 @@ use crate::mint::{build, MintServer};
 struct TestMint {
     url: String,
     server: MintServer,
+    mint: std::sync::Arc<cdk::mint::Mint>,
 }
 
 async fn start_mint(name: &str) -> TestMint {
@@ -25,8 +26,10 @@ async fn start_mint(name: &str) -> TestMint {
     let addr = listener.local_addr().unwrap();
     let url = format!("http://127.0.0.1:{}", addr.port());
     let mint = build(&dir, &url, 0).await.unwrap();
-    let server = MintServer::start(mint, listener, addr).await.unwrap();
-    TestMint { url, server }
+    let server = MintServer::start(mint.clone(), listener, addr)
+        .await
+        .unwrap();
+    TestMint { url, server, mint }
 }
 
 fn seed(byte: u8) -> Zeroizing<[u8; 64]> {
@@ -163,6 +166,11 @@ async fn offline_send_uses_exact_proofs_and_reclaim_takes_them_back() {
     a.add_mint(&m.url).await.unwrap();
     fund(&a, &m.url, 64).await; // one 64 proof... or split by target; 64 = exact power
     m.server.stop().await;
+    // Offline, an amount the coins cannot make exactly is refused with what is possible.
+    match a.send(&m.url, 65, None, true, None).await {
+        Err(EcashError::OfflineAmounts(list)) => assert!(list.contains(&64), "{list:?}"),
+        other => panic!("expected the possible amounts, got {other:?}"),
+    }
     // Mint down: an exact amount still works offline.
     let sent = a.send(&m.url, 64, None, true, None).await.unwrap();
     assert_eq!(a.balance().await.unwrap(), 0);
@@ -339,5 +347,49 @@ async fn a_token_locked_to_a_key_is_claimed_only_by_its_holder() {
         EcashError::BadLockKey
     );
     assert_eq!(a.balance().await.unwrap(), 60);
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_keyset_rotation_mid_life_is_followed_with_exact_balances() {
+    let m = start_mint("rotate").await;
+    let (a, _) = purse(16);
+    let (b, _) = purse(17);
+    a.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 200).await;
+    let old = a
+        .db()
+        .get_mint_keysets(m.url.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let amounts: Vec<u64> = (0..32).map(|i| 1u64 << i).collect();
+    let new = m
+        .mint
+        .rotate_keyset(cdk::nuts::CurrencyUnit::Sat, amounts, 0, true, None)
+        .await
+        .unwrap();
+    assert!(old.iter().all(|k| k.id != new.id));
+    // Old proofs still spend; new ones come from the new keyset.
+    let sent = a.send(&m.url, 50, None, false, None).await.unwrap();
+    assert_eq!(b.receive(&sent.token).await.unwrap().amount, 50);
+    assert_eq!(a.balance().await.unwrap(), 150);
+    fund(&a, &m.url, 10).await;
+    assert_eq!(a.balance().await.unwrap(), 160);
+    let known = a
+        .db()
+        .get_mint_keysets(m.url.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        known.iter().any(|k| k.id == new.id && k.active),
+        "the new keyset was followed"
+    );
+    let b_proofs = b.db().get_proofs(None, None, None, None).await.unwrap();
+    assert!(
+        b_proofs.iter().all(|p| p.proof.keyset_id == new.id),
+        "B holds new-keyset proofs"
+    );
     m.server.stop().await;
 }

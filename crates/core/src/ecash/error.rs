@@ -21,6 +21,9 @@ pub enum EcashError {
     /// Not enough spendable eCash at that mint.
     #[error("not enough funds at this mint for that amount plus fees")]
     InsufficientFunds,
+    /// Offline, the coins held cannot make the exact amount; these amounts they can make.
+    #[error("offline, only exact coins can be sent, and they cannot make that amount; amounts possible now: {}", .0.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))]
+    OfflineAmounts(Vec<u64>),
     /// Zero or absurd amounts.
     #[error("enter an amount of at least 1 sat")]
     BadAmount,

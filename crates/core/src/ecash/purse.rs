@@ -604,7 +604,20 @@ impl Purse {
             include_fee: true,
             ..SendOptions::default()
         };
-        let prepared = wallet.prepare_send(Amount::from(sats), opts).await?;
+        let prepared = match wallet.prepare_send(Amount::from(sats), opts).await {
+            Ok(p) => p,
+            Err(cdk::Error::InsufficientFunds) if offline => {
+                // Say what can be sent offline right now instead of just "no".
+                let coins: Vec<u64> = wallet
+                    .get_unspent_proofs()
+                    .await?
+                    .iter()
+                    .map(|p| u64::from(p.amount))
+                    .collect();
+                return Err(EcashError::OfflineAmounts(exact_amounts(&coins, sats)));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let fee = amount(prepared.fee());
         let memo = memo.filter(|m| !m.trim().is_empty()).map(|m| SendMemo {
             memo: m,
@@ -861,6 +874,34 @@ fn finalized(done: cdk_common::common::FinalizedMelt) -> Result<Paid, EcashError
         MeltQuoteState::Pending | MeltQuoteState::Unknown => Err(EcashError::PaymentPending),
         other => Err(EcashError::PaymentFailed(other.to_string())),
     }
+}
+
+/// Amounts that coins of `coins` sum to exactly, the ones nearest to `wanted` (at most 6, in
+/// ascending order): what an offline send can pay without the mint.
+pub fn exact_amounts(coins: &[u64], wanted: u64) -> Vec<u64> {
+    let total: u64 = coins.iter().sum();
+    let cap = usize::try_from(total.min(100_000)).unwrap_or(0);
+    let mut reachable = vec![false; cap + 1];
+    reachable[0] = true;
+    for &c in coins {
+        let c = usize::try_from(c).unwrap_or(usize::MAX);
+        if c > cap {
+            continue;
+        }
+        for s in (c..=cap).rev() {
+            if reachable[s - c] {
+                reachable[s] = true;
+            }
+        }
+    }
+    let mut sums: Vec<u64> = (1..=cap)
+        .filter(|&s| reachable[s])
+        .map(|s| s as u64)
+        .collect();
+    sums.sort_by_key(|&s| s.abs_diff(wanted));
+    sums.truncate(6);
+    sums.sort_unstable();
+    sums
 }
 
 /// History as CSV (RFC 4180 quoting), for export.

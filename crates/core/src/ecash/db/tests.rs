@@ -58,3 +58,11 @@ fn unreadable_records_are_an_error_not_an_empty_wallet() {
     let journal = Arc::new(MemoryJournal::new());
     assert!(EcashDb::load([b"{not json".to_vec()], journal).is_err());
 }
+
+#[test]
+fn offline_amounts_are_exact_subset_sums_nearest_first() {
+    use crate::ecash::purse::exact_amounts;
+    assert_eq!(exact_amounts(&[1, 2, 8], 5), vec![1, 2, 3, 8, 9, 10]);
+    assert_eq!(exact_amounts(&[64], 63), vec![64]);
+    assert!(exact_amounts(&[], 10).is_empty());
+}
