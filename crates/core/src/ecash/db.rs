@@ -313,6 +313,63 @@ fn versioned(stored: Option<u32>, given: u32) -> Result<u32, Error> {
     }
 }
 
+/// Mint and melt quotes are reserved by one operation at a time the same way.
+trait Reservable: Clone {
+    fn used_by(&mut self) -> &mut Option<String>;
+    fn record(self) -> Record;
+}
+
+impl Reservable for MintQuote {
+    fn used_by(&mut self) -> &mut Option<String> {
+        &mut self.used_by_operation
+    }
+    fn record(self) -> Record {
+        Record::MintQuote(self)
+    }
+}
+
+impl Reservable for wallet::MeltQuote {
+    fn used_by(&mut self) -> &mut Option<String> {
+        &mut self.used_by_operation
+    }
+    fn record(self) -> Record {
+        Record::MeltQuote(self)
+    }
+}
+
+/// Marks quote `k` as used by `operation`, unless another operation holds it.
+fn reserve<Q: Reservable>(
+    quotes: &BTreeMap<String, Q>,
+    k: &str,
+    operation: &uuid::Uuid,
+) -> Result<((), Vec<Edit>), Error> {
+    let mut q = quotes.get(k).cloned().ok_or(Error::UnknownQuote)?;
+    if q.used_by().is_some() {
+        return Err(Error::QuoteAlreadyInUse);
+    }
+    *q.used_by() = Some(operation.to_string());
+    Ok(((), vec![Edit::put(q.record())]))
+}
+
+/// Frees every quote `operation` holds.
+fn release<Q: Reservable>(
+    quotes: &BTreeMap<String, Q>,
+    operation: &uuid::Uuid,
+) -> Result<((), Vec<Edit>), Error> {
+    let op = operation.to_string();
+    let edits = quotes
+        .values()
+        .filter_map(|q| {
+            let mut q = q.clone();
+            (q.used_by().as_deref() == Some(op.as_str())).then(|| {
+                *q.used_by() = None;
+                Edit::put(q.record())
+            })
+        })
+        .collect();
+    Ok(((), edits))
+}
+
 type Db = dyn WalletDatabase<Error>;
 const _: fn(&EcashDb) -> &Db = |d| d;
 
@@ -755,34 +812,12 @@ impl database::WalletDatabase<Error> for EcashDb {
         quote_id: &str,
         operation: &uuid::Uuid,
     ) -> Result<(), Error> {
-        self.change(|t| match t.melt_quotes.get(&key::melt_quote(quote_id)) {
-            None => Err(Error::UnknownQuote),
-            Some(q) if q.used_by_operation.is_some() => Err(Error::QuoteAlreadyInUse),
-            Some(q) => {
-                let mut q = q.clone();
-                q.used_by_operation = Some(operation.to_string());
-                Ok(((), vec![Edit::put(Record::MeltQuote(q))]))
-            }
-        })
-        .await
+        self.change(|t| reserve(&t.melt_quotes, &key::melt_quote(quote_id), operation))
+            .await
     }
 
     async fn release_melt_quote(&self, operation: &uuid::Uuid) -> Result<(), Error> {
-        let op = operation.to_string();
-        self.change(|t| {
-            let edits = t
-                .melt_quotes
-                .values()
-                .filter(|q| q.used_by_operation.as_deref() == Some(op.as_str()))
-                .map(|q| {
-                    let mut q = q.clone();
-                    q.used_by_operation = None;
-                    Edit::put(Record::MeltQuote(q))
-                })
-                .collect();
-            Ok(((), edits))
-        })
-        .await
+        self.change(|t| release(&t.melt_quotes, operation)).await
     }
 
     async fn reserve_mint_quote(
@@ -790,34 +825,12 @@ impl database::WalletDatabase<Error> for EcashDb {
         quote_id: &str,
         operation: &uuid::Uuid,
     ) -> Result<(), Error> {
-        self.change(|t| match t.mint_quotes.get(&key::mint_quote(quote_id)) {
-            None => Err(Error::UnknownQuote),
-            Some(q) if q.used_by_operation.is_some() => Err(Error::QuoteAlreadyInUse),
-            Some(q) => {
-                let mut q = q.clone();
-                q.used_by_operation = Some(operation.to_string());
-                Ok(((), vec![Edit::put(Record::MintQuote(q))]))
-            }
-        })
-        .await
+        self.change(|t| reserve(&t.mint_quotes, &key::mint_quote(quote_id), operation))
+            .await
     }
 
     async fn release_mint_quote(&self, operation: &uuid::Uuid) -> Result<(), Error> {
-        let op = operation.to_string();
-        self.change(|t| {
-            let edits = t
-                .mint_quotes
-                .values()
-                .filter(|q| q.used_by_operation.as_deref() == Some(op.as_str()))
-                .map(|q| {
-                    let mut q = q.clone();
-                    q.used_by_operation = None;
-                    Edit::put(Record::MintQuote(q))
-                })
-                .collect();
-            Ok(((), edits))
-        })
-        .await
+        self.change(|t| release(&t.mint_quotes, operation)).await
     }
 
     async fn kv_read(
