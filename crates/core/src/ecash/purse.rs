@@ -721,7 +721,8 @@ impl Purse {
     }
 
     /// Redeems saved tokens whose mint answers now. Returns (sats redeemed, tokens that turned
-    /// out already spent — dropped, with nothing added).
+    /// out spent, forged or locked to someone else — dropped, with nothing added). Any other
+    /// failure keeps the token for the next try.
     pub async fn redeem_saved(&self) -> Result<(u64, usize), EcashError> {
         let (mut got, mut spent) = (0, 0);
         for id in self.db.kv_list(KV_APP, KV_SAVED).await? {
@@ -739,12 +740,16 @@ impl Purse {
                     got += amount(n);
                     self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
                 }
+                // Only a final answer drops the token; anything else (a busy or odd mint) keeps
+                // it for the next try, so no sat is thrown away on a transient error.
                 Err(e) => match receive_error(e) {
-                    EcashError::Unreachable(_) => {}
-                    _ => {
+                    EcashError::TokenSpent
+                    | EcashError::BadSignature
+                    | EcashError::LockedToOther => {
                         spent += 1;
                         self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
                     }
+                    _ => {}
                 },
             }
         }
