@@ -59,34 +59,32 @@ fn start_engine(status: WalletStatus) -> WalletHandle {
             }
         });
     }
-    let online_handle = handle.clone();
-    flash_browser::page::on_online(move || {
-        let unlocked = status
-            .0
-            .get_untracked()
-            .is_some_and(|s| s.state == WalletState::Unlocked);
-        if unlocked {
-            // Back online: finish what waited for the mint (saved tokens, pending payments).
-            let h = online_handle.clone();
-            leptos::task::spawn_local(async move {
-                let _ = h.recover().await;
-            });
-        }
-    });
-    let idle_handle = handle.clone();
-    flash_browser::idle::watch(move || {
-        let unlocked = status
-            .0
-            .get_untracked()
-            .is_some_and(|s| s.state == WalletState::Unlocked);
-        if unlocked {
-            let h = idle_handle.clone();
-            leptos::task::spawn_local(async move {
-                let _ = h.lock().await;
-            });
-        }
-    });
+    // Back online: finish what waited for the mint (saved tokens, pending payments).
+    flash_browser::page::on_online(if_unlocked(status, handle.clone(), |h| async move {
+        let _ = h.recover().await;
+    }));
+    flash_browser::idle::watch(if_unlocked(status, handle.clone(), |h| async move {
+        let _ = h.lock().await;
+    }));
     handle
+}
+
+/// A browser-event callback that runs `job` on the engine only while the wallet is unlocked;
+/// events that arrive while it is locked have nothing to act on.
+fn if_unlocked<F, Fut>(status: WalletStatus, handle: WalletHandle, job: F) -> impl Fn() + 'static
+where
+    F: Fn(WalletHandle) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    move || {
+        let unlocked = status
+            .0
+            .get_untracked()
+            .is_some_and(|s| s.state == WalletState::Unlocked);
+        if unlocked {
+            leptos::task::spawn_local(job(handle.clone()));
+        }
+    }
 }
 
 /// The application.
