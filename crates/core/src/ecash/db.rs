@@ -7,7 +7,6 @@
 //! It passes cdk-common's wallet-database conformance suite natively and in Chromium.
 
 use std::collections::{BTreeMap, HashMap};
-use std::str::FromStr;
 use std::sync::Arc;
 
 use bitcoin::bip32::DerivationPath;
@@ -915,11 +914,6 @@ impl database::WalletDatabase<Error> for EcashDb {
     async fn latest_p2pk(&self) -> Result<Option<P2PKSigningKey>, Error> {
         Ok(self.list_p2pk_keys().await?.into_iter().next())
     }
-}
-
-/// Parses a keyset id the way cdk prints it (used by callers that keep ids as text).
-pub fn parse_keyset_id(s: &str) -> Option<Id> {
-    Id::from_str(s).ok()
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

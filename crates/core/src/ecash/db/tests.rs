@@ -2,6 +2,7 @@
 //! does not cover: durability across a restart and "a failed write changes nothing".
 #![allow(clippy::unwrap_used)]
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use cdk_common::database::WalletDatabase;
