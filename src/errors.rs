@@ -49,6 +49,9 @@ impl UserMessage for VaultError {
                 rust_i18n::t!("errors.tampered", detail = detail).into_owned()
             }
             VaultError::Store(e) => e.user_message(),
+            VaultError::KdfTooCostly { max } => {
+                rust_i18n::t!("errors.kdf_too_costly", max = max).into_owned()
+            }
             VaultError::WeakParams { .. } | VaultError::Kdf(_) | VaultError::Random(_) => {
                 self.to_string()
             }
@@ -99,6 +102,9 @@ impl UserMessage for flash_browser::files::FileError {
         match self {
             Self::Save(_) => crate::t_now!("errors.file_save"),
             Self::Read(_) => crate::t_now!("errors.file_read"),
+            Self::TooLarge(size, max) => {
+                rust_i18n::t!("errors.file_too_large", size = size, max = max).into_owned()
+            }
         }
     }
 }
@@ -130,7 +136,8 @@ impl UserMessage for EcashError {
         use rust_i18n::t;
         match self {
             Self::BadMintUrl => crate::t_now!("ecash_errors.bad_mint_url"),
-            Self::Unreachable(d) => t!("ecash_errors.unreachable", detail = d).into_owned(),
+            // The detail is for developers (it can hold a JavaScript stack): never shown.
+            Self::Unreachable(_) => crate::t_now!("ecash_errors.unreachable"),
             Self::UnknownMint => crate::t_now!("ecash_errors.unknown_mint"),
             Self::MintHasBalance(n) => t!("ecash_errors.mint_has_balance", n = n).into_owned(),
             Self::InsufficientFunds => crate::t_now!("ecash_errors.insufficient"),
@@ -153,6 +160,8 @@ impl UserMessage for EcashError {
             Self::UnsupportedUnit => crate::t_now!("ecash_errors.unit"),
             Self::BadSignature => crate::t_now!("ecash_errors.bad_signature"),
             Self::LockedToOther => crate::t_now!("ecash_errors.locked_to_other"),
+            Self::NewMint(url) => t!("ecash_errors.new_mint", url = url).into_owned(),
+            Self::NeedsMint => crate::t_now!("ecash_errors.needs_mint"),
             Self::BadLockKey => crate::t_now!("ecash_errors.bad_lock_key"),
             Self::BadInvoice => crate::t_now!("ecash_errors.bad_invoice"),
             Self::WrongNetwork => crate::t_now!("ecash_errors.wrong_network"),

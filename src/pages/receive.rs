@@ -112,12 +112,14 @@ fn TokenIn() -> impl IntoView {
             }
         }
     });
-    let redeem = Action::new_local(move |_: &()| {
+    // The flag is the user's yes to adding the token's mint (shown before they press).
+    let redeem = Action::new_local(move |add_new_mint: &bool| {
         let handle = handle.clone();
         let t = text.get_untracked();
+        let add_new_mint = *add_new_mint;
         async move {
             error.set(None);
-            match handle.receive_token(&t).await {
+            match handle.receive_token(&t, add_new_mint).await {
                 Ok(n) => {
                     received.set(Some(n));
                     preview.set(None);
@@ -157,13 +159,16 @@ fn TokenIn() -> impl IntoView {
             </form>
             {move || preview.get().map(|p| {
                 let known = if p.mint_known { crate::t_now!("receive.mint_known") } else { crate::t_now!("receive.mint_new") };
+                let new_mint = !p.mint_known;
                 view! {
                     <div class="preview" data-testid="token-preview">
                         <p><strong data-testid="token-amount">{format!("{} sat", p.amount)}</strong></p>
                         <p>{tr!("ecash.mint")} ": " <span class="mono">{p.mint.clone()}</span> " — " {known}</p>
                         {p.memo.clone().map(|m| view! { <p>{tr!("ecash.memo")} ": " {m}</p> })}
-                        <button type="button" on:click=move |_| { redeem.dispatch(()); } data-testid="token-receive">
-                            {tr!("receive.receive")}
+                        {(!p.offline_proof).then(|| view! { <p class="hint" data-testid="token-no-dleq">{tr!("receive.no_offline_proof")}</p> })}
+                        {new_mint.then(|| view! { <p class="warning" data-testid="token-new-mint">{tr!("receive.new_mint_ask")}</p> })}
+                        <button type="button" on:click=move |_| { redeem.dispatch(new_mint); } data-testid="token-receive">
+                            {if new_mint { crate::t_now!("receive.add_and_receive") } else { crate::t_now!("receive.receive") }}
                         </button>
                     </div>
                 }

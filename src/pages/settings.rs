@@ -102,6 +102,8 @@ pub fn Settings() -> impl IntoView {
             let file = handle.export_backup().await.map_err(|e| e.user_message())?;
             flash_browser::files::download("flash-wallet-backup.json", &file, "application/json")
                 .map_err(|e| e.user_message())?;
+            // Recorded only once the browser has the download, never before.
+            handle.backup_saved().await.map_err(|e| e.user_message())?;
             backups_made.update(|n| *n += 1);
             Ok::<(), String>(())
         }

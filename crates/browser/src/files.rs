@@ -12,6 +12,9 @@ pub enum FileError {
     /// The picked file could not be read.
     #[error("the file could not be read ({0}); pick it again")]
     Read(String),
+    /// The picked file is larger than anything Flash reads (not a backup or token).
+    #[error("that file is too large ({0} bytes, at most {1}); pick the right file")]
+    TooLarge(u64, u64),
 }
 
 fn msg(e: JsValue) -> String {
@@ -34,16 +37,34 @@ pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), FileError> {
     a.set_href(&url);
     a.set_download(name);
     a.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
+    // Revoking at once can cancel the download in some browsers before it has read the blob;
+    // the URL is revoked a minute later instead.
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    let global = js_sys::global();
+    if let Ok(set_timeout) = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout")) {
+        if let Some(f) = set_timeout.dyn_ref::<js_sys::Function>() {
+            let _ = f.call2(&global, &revoke, &JsValue::from_f64(60_000.0));
+        }
+    }
     Ok(())
 }
 
-/// The bytes of the first file chosen in `input`.
+/// Largest file Flash reads: a backup of a wallet with many thousand proofs fits well within it,
+/// and a wrong pick (a video) is refused before it is loaded into memory.
+pub const MAX_PICKED_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The bytes of the first file chosen in `input` (at most [`MAX_PICKED_BYTES`]).
 pub async fn read_picked(input: &web_sys::HtmlInputElement) -> Result<Vec<u8>, FileError> {
     let file = input
         .files()
         .and_then(|list| list.get(0))
         .ok_or_else(|| FileError::Read("no file chosen".into()))?;
+    let size = file.size() as u64;
+    if size > MAX_PICKED_BYTES {
+        return Err(FileError::TooLarge(size, MAX_PICKED_BYTES));
+    }
     let buffer = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| FileError::Read(msg(e)))?;

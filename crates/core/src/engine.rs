@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 use crate::amount::Sats;
 use crate::ecash::journal::JournalRequest;
 use crate::ecash::purse::{
-    HistoryItem, InvoiceView, Lock, MeltPreview, MintView, Paid, PendingItem, Received, SentToken,
-    TokenView,
+    FailedToken, HistoryItem, InvoiceView, Lock, MeltPreview, MintView, Paid, PendingItem,
+    Received, SentToken, TokenView,
 };
 use crate::ecash::{ChannelJournal, EcashDb, EcashError, Purse};
 use crate::keys::{self, KeyHierarchy, MnemonicError};
@@ -30,6 +30,9 @@ use crate::vault::{Kdf, KdfParams, Vault, VaultError};
 const MNEMONIC: &str = "mnemonic";
 /// The vault record holding an imported NOSTR secret key, when the user chose one.
 const NSEC: &str = "nostr-nsec";
+/// The vault record holding NOSTR keys imported earlier and since replaced or dropped
+/// (concatenated 32-byte secrets): kept so tokens locked to them can still be redeemed.
+const OLD_NSECS: &str = "nostr-nsec-previous";
 
 /// Where the wallet is in its life: the UI routes on this (onboarding, unlock, home).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +156,7 @@ enum Command {
         reply: Reply<Identity>,
     },
     LastBackup(Reply<Option<u64>>),
+    BackupSaved(Reply<()>),
     Passkey(Reply<Option<PasskeyRequest>>),
     SetNsec(Option<Zeroizing<String>>, Reply<Identity>),
     ChangePassphrase {
@@ -246,9 +250,15 @@ impl WalletHandle {
         answer.await.map_err(|_| EngineError::Stopped)
     }
 
-    /// The encrypted backup file (needs an unlocked wallet); remembers when it was made.
+    /// The encrypted backup file (needs an unlocked wallet). Call
+    /// [`WalletHandle::backup_saved`] once it has been handed to the user.
     pub async fn export_backup(&self) -> Result<Vec<u8>, EngineError> {
         self.ask(Command::ExportBackup).await
+    }
+
+    /// Records that a backup file was just saved (shown as "last backup").
+    pub async fn backup_saved(&self) -> Result<(), EngineError> {
+        self.ask(Command::BackupSaved).await
     }
 
     /// Restores a backup file on a device with no wallet, opening it with `passphrase`.
@@ -475,10 +485,29 @@ impl WalletHandle {
             .await
     }
 
-    /// Receives a token: redeemed now, or verified and kept for when its mint answers.
-    pub async fn receive_token(&self, token: &str) -> Result<Received, EngineError> {
+    /// Receives a token: redeemed now, or verified and kept for when its mint answers. A token
+    /// from a mint the wallet does not use is refused with [`EcashError::NewMint`] unless
+    /// `add_new_mint` (the user agreed to add it).
+    pub async fn receive_token(
+        &self,
+        token: &str,
+        add_new_mint: bool,
+    ) -> Result<Received, EngineError> {
         let token = Zeroizing::new(token.to_string());
-        self.ecash(move |p| Box::pin(async move { p.receive(&token).await }))
+        self.ecash(move |p| Box::pin(async move { p.receive(&token, add_new_mint).await }))
+            .await
+    }
+
+    /// Saved tokens that could not be redeemed for good, with the reason and the token.
+    pub async fn failed_tokens(&self) -> Result<Vec<FailedToken>, EngineError> {
+        self.ecash(|p| Box::pin(async move { p.failed_tokens().await }))
+            .await
+    }
+
+    /// Removes one token from the "could not redeem" list.
+    pub async fn dismiss_failed(&self, id: &str) -> Result<(), EngineError> {
+        let id = id.to_string();
+        self.ecash(move |p| Box::pin(async move { p.dismiss_failed(&id).await }))
             .await
     }
 
@@ -533,6 +562,8 @@ impl WalletHandle {
     }
 }
 
+// One per engine, moved rarely: boxing the unlocked state would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Phase<S> {
     Starting,
     Unavailable(StoreError),
@@ -562,6 +593,43 @@ struct Engine<S, R, C, K> {
     outbox: Vec<LocalBoxFuture<'static, Option<u64>>>,
     /// The journal of a freshly unlocked purse, for the run loop to serve.
     new_journal: Option<mpsc::UnboundedReceiver<JournalRequest>>,
+}
+
+/// NOSTR keys imported earlier and since replaced or dropped.
+async fn read_old_nsecs<S: Store>(
+    vault: &Vault<S>,
+) -> Result<Vec<Zeroizing<[u8; 32]>>, EngineError> {
+    let Some(bytes) = vault.get(RECORDS, OLD_NSECS).await? else {
+        return Ok(Vec::new());
+    };
+    if bytes.len() % 32 != 0 {
+        return Err(VaultError::Tampered("earlier NOSTR keys".into()).into());
+    }
+    Ok(bytes
+        .chunks_exact(32)
+        .filter_map(|c| <[u8; 32]>::try_from(c).ok().map(Zeroizing::new))
+        .collect())
+}
+
+/// The purse with its P2PK keys: the current NOSTR key locks and signs; every other key the
+/// wallet has owned (the one from the words while an nsec is used, earlier nsecs) still signs.
+fn with_signing_keys(
+    purse: Purse,
+    keys: &KeyHierarchy,
+    nsec: Option<&Zeroizing<[u8; 32]>>,
+    old: &[Zeroizing<[u8; 32]>],
+) -> Purse {
+    let derived = keys.nostr_secret().ok();
+    let primary = nsec.cloned().or_else(|| derived.clone());
+    let mut others: Vec<&[u8; 32]> = old.iter().map(|k| &**k).collect();
+    if nsec.is_some() {
+        others.extend(derived.as_deref());
+    }
+    let purse = purse.with_old_lock_keys(others);
+    match primary {
+        Some(secret) => purse.with_lock_key(&secret),
+        None => purse,
+    }
 }
 
 fn identity_of(
@@ -653,18 +721,17 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             None => None,
         };
         let id = identity_of(&keys, nsec.as_ref())?;
+        let old_nsecs = read_old_nsecs(&vault).await?;
         let records = vault.open_all(ECASH).await?;
         let (journal, requests) = ChannelJournal::new();
         let db = EcashDb::load(records.iter().map(|r| r.as_slice()), Arc::new(journal))
             .map_err(|e| VaultError::Tampered(e.to_string()))?;
-        let lock_secret = match &nsec {
-            Some(secret) => Some(secret.clone()),
-            None => keys.nostr_secret().ok(),
-        };
-        let mut purse = Purse::new(db, keys.cashu_seed());
-        if let Some(secret) = lock_secret {
-            purse = purse.with_lock_key(&secret);
-        }
+        let purse = with_signing_keys(
+            Purse::new(db, keys.cashu_seed()),
+            &keys,
+            nsec.as_ref(),
+            &old_nsecs,
+        );
         self.balance = purse.balance().await.unwrap_or(0);
         self.new_journal = Some(requests);
         // Finish or roll back whatever the last session left open.
@@ -688,11 +755,16 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             return Err(EngineError::WeakPassphrase(w));
         }
         let store = self.empty_store()?;
-        let vault = Vault::create(store, pass, KdfParams::DEFAULT, &self.random, &self.kdf).await?;
         let words = Zeroizing::new(mnemonic.to_string());
-        vault
-            .put(RECORDS, MNEMONIC, words.as_bytes(), &self.random)
-            .await?;
+        let vault = Vault::create_with(
+            store,
+            pass,
+            KdfParams::DEFAULT,
+            &self.random,
+            &self.kdf,
+            &[(RECORDS, MNEMONIC, words.as_bytes())],
+        )
+        .await?;
         self.enter(vault).await
     }
 
@@ -702,10 +774,12 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             Err(id) => return Ok(id),
         };
         let vault = Vault::unlock(store, pass, &self.clock, &self.kdf).await?;
-        // Older vaults get today's KDF cost while we have the passphrase at hand.
-        vault
+        // Older vaults get today's KDF cost while we have the passphrase at hand. A failed
+        // upgrade (out of memory on a small phone, a full disk) must not refuse a correct
+        // passphrase: the old wrapping still stands, and the next unlock tries again.
+        let _ = vault
             .upgrade_kdf(pass, KdfParams::DEFAULT, &self.random, &self.kdf)
-            .await?;
+            .await;
         self.enter(vault).await
     }
 
@@ -725,28 +799,36 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
     }
 
     /// Uses an imported `nsec` as the NOSTR key instead of the NIP-06 one (`None`: back to
-    /// the key from the recovery words).
+    /// the key from the recovery words). The key being replaced is kept (written first), so
+    /// tokens locked to it can still be redeemed.
     async fn set_nsec(&mut self, nsec: Option<&str>) -> Result<Identity, EngineError> {
         let Phase::Unlocked {
             vault,
             keys,
             nsec: current,
-            ..
+            purse,
         } = &mut self.phase
         else {
             return Err(EngineError::Locked);
         };
-        match nsec {
-            Some(text) => {
-                let secret = keys::parse_nsec(text)?;
-                vault.put(RECORDS, NSEC, &secret[..], &self.random).await?;
-                *current = Some(secret);
-            }
-            None => {
-                vault.delete(RECORDS, NSEC).await?;
-                *current = None;
+        let new = nsec.map(keys::parse_nsec).transpose()?;
+        let mut old = read_old_nsecs(vault).await?;
+        if let Some(replaced) = current.as_ref() {
+            if !old.iter().any(|o| o[..] == replaced[..]) {
+                old.push(replaced.clone());
+                let mut bytes = Zeroizing::new(Vec::with_capacity(old.len() * 32));
+                for k in &old {
+                    bytes.extend_from_slice(&k[..]);
+                }
+                vault.put(RECORDS, OLD_NSECS, &bytes, &self.random).await?;
             }
         }
+        match &new {
+            Some(secret) => vault.put(RECORDS, NSEC, &secret[..], &self.random).await?,
+            None => vault.delete(RECORDS, NSEC).await?,
+        }
+        *current = new;
+        *purse = with_signing_keys(purse.clone(), keys, current.as_ref(), &old);
         identity_of(keys, current.as_ref())
     }
 
@@ -827,6 +909,16 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 reply,
             } => {
                 let _ = reply.send(self.import(&file, &passphrase).await);
+            }
+            Command::BackupSaved(reply) => {
+                let result = match &self.phase {
+                    Phase::Unlocked { vault, .. } => vault
+                        .backup_saved(self.clock.now_ms())
+                        .await
+                        .map_err(EngineError::from),
+                    _ => Err(EngineError::Locked),
+                };
+                let _ = reply.send(result);
             }
             Command::LastBackup(reply) => {
                 let result = match &self.phase {

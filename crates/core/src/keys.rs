@@ -96,7 +96,9 @@ pub fn generate(words: usize, rng: &impl Random) -> Result<bip39::Mnemonic, Mnem
 
 /// Parses what a user typed: case and extra spaces do not matter; errors name the bad word.
 pub fn parse(input: &str) -> Result<bip39::Mnemonic, MnemonicError> {
-    let words: Vec<String> = input.split_whitespace().map(|w| w.to_lowercase()).collect();
+    // Copies of the words are wiped when dropped, like the phrase they come from.
+    let words: Zeroizing<Vec<String>> =
+        Zeroizing::new(input.split_whitespace().map(|w| w.to_lowercase()).collect());
     let list = bip39::Language::English.word_list();
     if let Some((i, w)) = words
         .iter()
@@ -111,12 +113,11 @@ pub fn parse(input: &str) -> Result<bip39::Mnemonic, MnemonicError> {
     if ![12, 15, 18, 21, 24].contains(&words.len()) {
         return Err(MnemonicError::WordCount(words.len()));
     }
-    bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &words.join(" ")).map_err(|e| {
-        match e {
-            bip39::Error::InvalidChecksum => MnemonicError::Checksum,
-            bip39::Error::BadWordCount(n) => MnemonicError::WordCount(n),
-            other => MnemonicError::Derivation(other.to_string()),
-        }
+    let joined = Zeroizing::new(words.join(" "));
+    bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &joined).map_err(|e| match e {
+        bip39::Error::InvalidChecksum => MnemonicError::Checksum,
+        bip39::Error::BadWordCount(n) => MnemonicError::WordCount(n),
+        other => MnemonicError::Derivation(other.to_string()),
     })
 }
 

@@ -4,6 +4,8 @@
 
 mod args;
 mod control;
+#[cfg(test)]
+mod engine_tests;
 mod mint;
 mod relay;
 mod serve;

@@ -12,13 +12,13 @@ use zeroize::Zeroizing;
 
 use crate::mint::{build, MintServer};
 
-struct TestMint {
-    url: String,
-    server: MintServer,
-    mint: std::sync::Arc<cdk::mint::Mint>,
+pub(crate) struct TestMint {
+    pub(crate) url: String,
+    pub(crate) server: MintServer,
+    pub(crate) mint: std::sync::Arc<cdk::mint::Mint>,
 }
 
-async fn start_mint(name: &str) -> TestMint {
+pub(crate) async fn start_mint(name: &str) -> TestMint {
     let dir = std::env::temp_dir().join(format!("flash-wallet-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -36,7 +36,7 @@ fn seed(byte: u8) -> Zeroizing<[u8; 64]> {
     Zeroizing::new([byte; 64])
 }
 
-fn purse(byte: u8) -> (Purse, Arc<MemoryJournal>) {
+pub(crate) fn purse(byte: u8) -> (Purse, Arc<MemoryJournal>) {
     let journal = Arc::new(MemoryJournal::new());
     let db = EcashDb::empty(journal.clone());
     (Purse::new(db, seed(byte)), journal)
@@ -69,7 +69,7 @@ async fn pay(
 }
 
 /// Gets an invoice for `sats`, waits for the fake backend to settle it, mints.
-async fn fund(p: &Purse, mint: &str, sats: u64) {
+pub(crate) async fn fund(p: &Purse, mint: &str, sats: u64) {
     let inv = p.invoice(mint, sats).await.unwrap();
     assert!(inv.request.starts_with("lnbc"), "a real BOLT11 invoice");
     for _ in 0..100 {
@@ -106,11 +106,14 @@ async fn mint_send_receive_melt_with_exact_balances() {
     let seen = b.inspect(&sent.token).await.unwrap();
     assert_eq!((seen.amount, seen.mint_known), (100, false));
     assert_eq!(seen.memo.as_deref(), Some("lunch"));
-    assert_eq!(b.receive(&sent.token).await.unwrap().amount, 100);
+    assert_eq!(b.receive(&sent.token, true).await.unwrap().amount, 100);
     assert_eq!(b.balance().await.unwrap(), 100);
 
     // The same token again: a clear error, nothing changes.
-    assert_eq!(b.receive(&sent.token).await, Err(EcashError::TokenSpent));
+    assert_eq!(
+        b.receive(&sent.token, true).await,
+        Err(EcashError::TokenSpent)
+    );
     assert_eq!(b.balance().await.unwrap(), 100);
 
     // A pays a real signed invoice (someone else's node, outside the mint).
@@ -184,7 +187,10 @@ async fn offline_send_uses_exact_proofs_and_reclaim_takes_them_back() {
     assert_eq!(a.reclaim(&m.url, &id).await.unwrap(), 64);
     assert_eq!(a.balance().await.unwrap(), 64);
     let (b, _) = purse(5);
-    assert_eq!(b.receive(&sent.token).await, Err(EcashError::TokenSpent));
+    assert_eq!(
+        b.receive(&sent.token, true).await,
+        Err(EcashError::TokenSpent)
+    );
     m.server.stop().await;
 }
 
@@ -230,7 +236,7 @@ async fn restore_from_the_seed_finds_every_proof() {
     fund(&a, &m.url, 777).await;
     let sent = a.send(&m.url, 77, None, false, None).await.unwrap();
     let (c, _) = purse(8);
-    assert!(c.receive(&sent.token).await.unwrap().redeemed);
+    assert!(c.receive(&sent.token, true).await.unwrap().redeemed);
     // A new device with A's seed and nothing else.
     let (fresh, _) = purse(7);
     fresh.add_mint(&m.url).await.unwrap();
@@ -273,12 +279,12 @@ async fn a_token_with_a_forged_signature_is_refused() {
         cdk::nuts::CurrencyUnit::Sat,
     );
     assert_eq!(
-        b.receive(&forged.to_string()).await,
+        b.receive(&forged.to_string(), true).await,
         Err(EcashError::BadSignature)
     );
     assert_eq!(b.balance().await.unwrap(), 0);
     // The real token is still good.
-    assert_eq!(b.receive(&sent.token).await.unwrap().amount, 100);
+    assert_eq!(b.receive(&sent.token, true).await.unwrap().amount, 100);
     m.server.stop().await;
 }
 
@@ -293,7 +299,7 @@ async fn offline_send_and_offline_receive_redeem_when_the_mint_is_back() {
     m.server.stop().await;
     // Both offline: A pays from exact proofs, B verifies the signatures locally and keeps it.
     let sent = a.send(&m.url, 32, None, true, None).await.unwrap();
-    let got = b.receive(&sent.token).await.unwrap();
+    let got = b.receive(&sent.token, true).await.unwrap();
     assert_eq!((got.amount, got.redeemed), (32, false));
     assert_eq!(
         b.balance().await.unwrap(),
@@ -330,10 +336,13 @@ async fn a_token_locked_to_a_key_is_claimed_only_by_its_holder() {
     };
     let sent = a.send(&m.url, 40, None, false, Some(lock)).await.unwrap();
     // Someone else: refused with the reason, nothing changes.
-    assert_eq!(c.receive(&sent.token).await, Err(EcashError::LockedToOther));
+    assert_eq!(
+        c.receive(&sent.token, true).await,
+        Err(EcashError::LockedToOther)
+    );
     assert_eq!(c.balance().await.unwrap(), 0);
     // The holder of the key: signed and redeemed.
-    assert_eq!(b.receive(&sent.token).await.unwrap().amount, 40);
+    assert_eq!(b.receive(&sent.token, true).await.unwrap().amount, 40);
     assert_eq!(b.balance().await.unwrap(), 40);
     // Not a key: a clear error before anything moves.
     let bad = Lock {
@@ -372,7 +381,7 @@ async fn a_keyset_rotation_mid_life_is_followed_with_exact_balances() {
     assert!(old.iter().all(|k| k.id != new.id));
     // Old proofs still spend; new ones come from the new keyset.
     let sent = a.send(&m.url, 50, None, false, None).await.unwrap();
-    assert_eq!(b.receive(&sent.token).await.unwrap().amount, 50);
+    assert_eq!(b.receive(&sent.token, true).await.unwrap().amount, 50);
     assert_eq!(a.balance().await.unwrap(), 150);
     fund(&a, &m.url, 10).await;
     assert_eq!(a.balance().await.unwrap(), 160);

@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use super::journal::{Change, Journal};
 
-/// One stored record. The tag keeps old records readable when variants are added.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One stored record. The tag keeps old records readable when variants are added. No `Debug`
+/// that prints contents: proofs and keys are bearer secrets (see the manual impl below).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(tag = "t", content = "v", rename_all = "snake_case")]
 enum Record {
     Mint {
@@ -140,8 +141,15 @@ impl Edit {
     }
 }
 
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only the logical key: never a proof secret, a P2PK key or a saved token.
+        write!(f, "Record({})", self.key())
+    }
+}
+
 /// The working set: every record, indexed by its logical key.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Tables {
     mints: BTreeMap<String, (MintUrl, Option<MintInfo>)>,
     keysets: BTreeMap<String, (MintUrl, KeySetInfo)>,
@@ -154,6 +162,17 @@ struct Tables {
     sagas: BTreeMap<String, WalletSaga>,
     kv: BTreeMap<String, Vec<u8>>,
     p2pk: BTreeMap<String, P2PKSigningKey>,
+}
+
+impl std::fmt::Debug for Tables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Counts only: the tables hold bearer secrets (proofs, keys, tokens).
+        f.debug_struct("Tables")
+            .field("mints", &self.mints.len())
+            .field("proofs", &self.proofs.len())
+            .field("sagas", &self.sagas.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tables {

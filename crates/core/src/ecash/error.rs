@@ -44,6 +44,12 @@ pub enum EcashError {
     /// The mint's signatures on a token do not check out.
     #[error("this token's signatures do not match its mint's keys; it may be forged — do not accept it as payment")]
     BadSignature,
+    /// The token is from a mint this wallet does not use: the user must agree to add it.
+    #[error("this token is from a mint you don't use: {0}. Add it and receive?")]
+    NewMint(String),
+    /// The token has no DLEQ proofs, so it cannot be checked offline: it needs its mint.
+    #[error("this token has no offline proof (DLEQ), so it can only be received while its mint is reachable; try again when you are online — nothing was changed")]
+    NeedsMint,
     /// The token is locked to a key this wallet does not hold.
     #[error("this token is locked to someone else's key; only they can claim it")]
     LockedToOther,
@@ -90,24 +96,43 @@ impl From<cdk::Error> for EcashError {
             E::HttpError(None, m) => Self::Unreachable(m),
             E::HttpError(Some(s), m) if s >= 500 => Self::Unreachable(format!("{s} {m}")),
             E::Timeout => Self::Unreachable("timed out".into()),
-            E::DleqProofNotProvided => Self::BadSignature,
+            E::DleqProofNotProvided | E::CouldNotVerifyDleq | E::DHKE(_) => Self::BadSignature,
             E::Database(d) => Self::Storage(d.to_string()),
             other => {
+                // Only transport failures are recognised by their text (cdk gives them no
+                // variant of their own in every transport); nothing final is decided by text.
                 let text = other.to_string();
                 let lower = text.to_lowercase();
-                if lower.contains("dleq") || lower.contains("signature") {
-                    Self::BadSignature
-                } else if lower.contains("already spent") || lower.contains("token already") {
-                    Self::TokenSpent
-                } else if lower.contains("connect")
-                    || lower.contains("network")
-                    || lower.contains("fetch")
+                if lower.contains("connect") || lower.contains("network") || lower.contains("fetch")
                 {
                     Self::Unreachable(text)
                 } else {
                     Self::Other(text)
                 }
             }
+        }
+    }
+}
+
+impl EcashError {
+    /// A short stable code for the final reasons a saved token can fail with (stored with the
+    /// token in the "could not redeem" list).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TokenSpent => "spent",
+            Self::BadSignature => "forged",
+            Self::LockedToOther => "locked",
+            _ => "other",
+        }
+    }
+
+    /// The error a stored [`EcashError::code`] stands for.
+    pub fn from_code(code: &str) -> Self {
+        match code {
+            "spent" => Self::TokenSpent,
+            "forged" => Self::BadSignature,
+            "locked" => Self::LockedToOther,
+            other => Self::Other(other.to_string()),
         }
     }
 }

@@ -73,6 +73,55 @@ pub struct MeltPreview {
     pub expiry: u64,
 }
 
+/// What Flash reads from a BOLT11 invoice before asking a mint to pay it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadInvoice {
+    /// The invoice text without a `lightning:` prefix.
+    pub text: String,
+    /// Amount in millisatoshi.
+    pub amount_msat: u64,
+    /// Its description, when given directly (not as a hash).
+    pub description: Option<String>,
+    /// When it expires, unix seconds (`u64::MAX` when it is set beyond any clock).
+    pub expiry: u64,
+}
+
+/// Reads and checks a payable invoice: mainnet, with an amount, not expired at `now` (unix
+/// seconds). Outside input: every field is checked without arithmetic that can overflow
+/// (an invoice may claim an expiry of 2^64-1 seconds), so no text makes this panic.
+pub fn read_invoice(text: &str, now: u64) -> Result<ReadInvoice, EcashError> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix("lightning:")
+        .or_else(|| text.strip_prefix("LIGHTNING:"))
+        .unwrap_or(text);
+    let parsed = cdk::Bolt11Invoice::from_str(text).map_err(|_| EcashError::BadInvoice)?;
+    if parsed.network() != bitcoin::Network::Bitcoin {
+        return Err(EcashError::WrongNetwork);
+    }
+    // `expires_at` is a checked sum; the invoice's own `is_expired` uses std::time, which a
+    // browser page does not have.
+    let expiry = parsed.expires_at().map_or(u64::MAX, |d| d.as_secs());
+    if expiry <= now {
+        return Err(EcashError::InvoiceExpired);
+    }
+    let amount_msat = parsed
+        .amount_milli_satoshis()
+        .ok_or(EcashError::InvoiceWithoutAmount)?;
+    let description = match parsed.description() {
+        cdk::lightning_invoice::Bolt11InvoiceDescriptionRef::Direct(d) => {
+            Some(d.to_string()).filter(|d| !d.is_empty())
+        }
+        cdk::lightning_invoice::Bolt11InvoiceDescriptionRef::Hash(_) => None,
+    };
+    Ok(ReadInvoice {
+        text: text.to_string(),
+        amount_msat,
+        description,
+        expiry,
+    })
+}
+
 /// A Lightning payment that went through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paid {
@@ -93,8 +142,13 @@ pub struct TokenView {
     pub amount: u64,
     /// Sender's memo.
     pub memo: Option<String>,
-    /// Whether this wallet already uses the mint.
+    /// Whether this wallet already uses the mint. Receiving from a new mint needs the user's
+    /// yes (a stranger's token must not silently add a mint Flash then talks to at every
+    /// unlock).
     pub mint_known: bool,
+    /// Whether every proof carries its DLEQ proof (NUT-12), so it can be checked without the
+    /// mint. Tokens without it are still received online (the mint's swap is the proof).
+    pub offline_proof: bool,
 }
 
 /// Lock a token to a receiver's key (NUT-11 P2PK).
@@ -135,18 +189,71 @@ pub struct Received {
     /// False: the mint was unreachable; the token was verified offline and kept, and is
     /// redeemed when the mint answers (shown apart from the spendable balance until then).
     pub redeemed: bool,
+    /// Whether the token carried DLEQ proofs (false: accepted on the mint's word alone).
+    pub offline_proof: bool,
+}
+
+/// A saved token that could not be redeemed for good: kept (never deleted) with the reason,
+/// so the user can see it, copy it and try it elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedToken {
+    /// Stable id (hash of the token).
+    pub id: String,
+    /// Its mint.
+    pub mint: String,
+    /// Its face value in sat.
+    pub amount: u64,
+    /// Why it failed, as the error the user would have seen.
+    pub reason: EcashError,
+    /// The token itself, to copy.
+    pub token: String,
+}
+
+/// Whether every proof in `token` carries a DLEQ proof (NUT-12).
+pub fn has_dleq(token: &Token) -> bool {
+    match token {
+        Token::TokenV3(t) => t
+            .token
+            .iter()
+            .flat_map(|t| &t.proofs)
+            .all(|p| p.dleq.is_some()),
+        Token::TokenV4(t) => t
+            .token
+            .iter()
+            .flat_map(|t| &t.proofs)
+            .all(|p| p.dleq.is_some()),
+    }
 }
 
 /// The kv namespace of Flash's own eCash records.
 const KV_APP: &str = "flash";
 /// Tokens received offline, not yet redeemed.
 const KV_SAVED: &str = "saved-tokens";
+/// Saved tokens that failed for good: "could not redeem", kept with their reason.
+const KV_FAILED: &str = "failed-tokens";
 
 fn receive_error(e: cdk::Error) -> EcashError {
     match e {
-        cdk::Error::NUT11(_) | cdk::Error::NUT10(_) => EcashError::LockedToOther,
+        cdk::Error::NUT11(_) | cdk::Error::NUT10(_) | cdk::Error::SignatureMissingOrInvalid => {
+            EcashError::LockedToOther
+        }
         other => EcashError::from(other),
     }
+}
+
+/// Whether a failed redeem is a final answer, decided by the error's kind and never by its
+/// text: the mint said spent, refused the signatures, or the token is locked to a key we do
+/// not hold. Anything else (a busy, odd or unreachable mint) keeps the token for the next try.
+fn final_failure(e: &cdk::Error) -> bool {
+    matches!(
+        e,
+        cdk::Error::TokenAlreadySpent
+            | cdk::Error::DHKE(_)
+            | cdk::Error::CouldNotVerifyDleq
+            | cdk::Error::NUT11(_)
+            | cdk::Error::NUT10(_)
+            | cdk::Error::SignatureMissingOrInvalid
+    )
 }
 
 /// A token made to send.
@@ -220,6 +327,9 @@ pub struct Purse {
     /// The key tokens can be locked to (NUT-11): the wallet's NOSTR key, so "lock to my npub"
     /// works with any wallet that knows the npub.
     lock_key: Option<Arc<cdk::nuts::SecretKey>>,
+    /// Keys the wallet used before (a replaced or dropped nsec, the key from the words while
+    /// an nsec is in use): they still sign for tokens locked to them.
+    old_lock_keys: Vec<Arc<cdk::nuts::SecretKey>>,
 }
 
 impl std::fmt::Debug for Purse {
@@ -256,6 +366,7 @@ impl Purse {
             seed: Arc::new(seed),
             wallets: Arc::new(Mutex::new(BTreeMap::new())),
             lock_key: None,
+            old_lock_keys: Vec::new(),
         }
     }
 
@@ -263,6 +374,18 @@ impl Purse {
     /// refund key of tokens we lock to others.
     pub fn with_lock_key(mut self, secret: &[u8; 32]) -> Self {
         self.lock_key = cdk::nuts::SecretKey::from_slice(secret).ok().map(Arc::new);
+        self
+    }
+
+    /// Also signs with `secrets` (keys the wallet owned before) for tokens locked to them.
+    pub fn with_old_lock_keys<'a>(
+        mut self,
+        secrets: impl IntoIterator<Item = &'a [u8; 32]>,
+    ) -> Self {
+        self.old_lock_keys = secrets
+            .into_iter()
+            .filter_map(|s| cdk::nuts::SecretKey::from_slice(s).ok().map(Arc::new))
+            .collect();
         self
     }
 
@@ -481,41 +604,18 @@ impl Purse {
         mint: &str,
         invoice: &str,
     ) -> Result<MeltPreview, EcashError> {
-        let text = invoice.trim();
-        let text = text
-            .strip_prefix("lightning:")
-            .or_else(|| text.strip_prefix("LIGHTNING:"))
-            .unwrap_or(text);
-        let parsed = cdk::Bolt11Invoice::from_str(text).map_err(|_| EcashError::BadInvoice)?;
-        if parsed.network() != bitcoin::Network::Bitcoin {
-            return Err(EcashError::WrongNetwork);
-        }
-        // The invoice's own clock maths uses std::time, which a browser page does not have.
-        let expiry = (parsed.duration_since_epoch() + parsed.expiry_time()).as_secs();
-        if expiry <= cdk::util::unix_time() {
-            return Err(EcashError::InvoiceExpired);
-        }
-        if parsed.amount_milli_satoshis().is_none() {
-            return Err(EcashError::InvoiceWithoutAmount);
-        }
-        let description = match parsed.description() {
-            cdk::lightning_invoice::Bolt11InvoiceDescriptionRef::Direct(d) => {
-                Some(d.to_string()).filter(|d| !d.is_empty())
-            }
-            cdk::lightning_invoice::Bolt11InvoiceDescriptionRef::Hash(_) => None,
-        };
-        let expiry = parsed.expires_at().map(|d| d.as_secs()).unwrap_or_default();
+        let invoice = read_invoice(invoice, cdk::util::unix_time())?;
         let wallet = self.known_wallet(mint).await?;
         let q = wallet
-            .melt_quote(PaymentMethod::BOLT11, text, None, None)
+            .melt_quote(PaymentMethod::BOLT11, &invoice.text, None, None)
             .await?;
         Ok(MeltPreview {
             mint: wallet.mint_url.to_string(),
             quote_id: q.id,
             amount: amount(q.amount),
             fee_reserve: amount(q.fee_reserve),
-            description,
-            expiry,
+            description: invoice.description,
+            expiry: invoice.expiry,
         })
     }
 
@@ -645,27 +745,37 @@ impl Purse {
             amount: amount(value),
             memo: token.memo().clone(),
             mint_known: known,
+            offline_proof: has_dleq(&token),
         })
     }
 
-    /// Redeems a token at its mint (swap), adding the mint if it is new. Its DLEQ proofs are
-    /// checked against the mint's keys first. When the mint cannot be reached and its keys are
-    /// known, the verified token is kept as "received, not yet redeemed" and redeemed later by
-    /// [`Purse::redeem_saved`] (at unlock, when the browser is back online, or on request).
-    pub async fn receive(&self, text: &str) -> Result<Received, EcashError> {
+    /// Redeems a token at its mint (swap). A mint the wallet does not use yet is added only
+    /// with `add_new_mint` (the user said yes); otherwise [`EcashError::NewMint`] asks first.
+    /// DLEQ proofs, when present, are checked against the mint's keys first ("forged" only when
+    /// one is present and wrong, or the mint refuses the signatures). When the mint cannot be
+    /// reached and its keys are known, a token with DLEQ proofs is kept as "received, not yet
+    /// redeemed" and redeemed later by [`Purse::redeem_saved`]; one without them needs the
+    /// mint ([`EcashError::NeedsMint`]).
+    pub async fn receive(&self, text: &str, add_new_mint: bool) -> Result<Received, EcashError> {
         let token = parse_token(text)?;
         let url = token.mint_url().map_err(|_| EcashError::BadToken)?;
+        if token.unit().unwrap_or_default() != CurrencyUnit::Sat {
+            return Err(EcashError::UnsupportedUnit);
+        }
         if !self.db.get_mints().await?.contains_key(&url) {
+            if !add_new_mint {
+                return Err(EcashError::NewMint(url.to_string()));
+            }
             self.add_mint(&url.to_string()).await?;
         }
         let wallet = self.wallet_for(&url)?;
-        match wallet.verify_token_dleq(&token).await {
-            Ok(()) => {}
-            Err(e) => {
+        let offline_proof = has_dleq(&token);
+        if offline_proof {
+            if let Err(e) = wallet.verify_token_dleq(&token).await {
                 return Err(match EcashError::from(e) {
                     unreachable @ EcashError::Unreachable(_) => unreachable,
                     _ => EcashError::BadSignature,
-                })
+                });
             }
         }
         let value = amount(token.value().map_err(|_| EcashError::BadToken)?);
@@ -674,23 +784,33 @@ impl Purse {
             Ok(got) => Ok(Received {
                 amount: amount(got),
                 redeemed: true,
+                offline_proof,
             }),
             Err(e) => match receive_error(e) {
-                EcashError::Unreachable(_) => {
+                EcashError::Unreachable(_) if offline_proof => {
                     self.save_token(&encoded).await?;
                     Ok(Received {
                         amount: value,
                         redeemed: false,
+                        offline_proof,
                     })
                 }
+                EcashError::Unreachable(_) => Err(EcashError::NeedsMint),
                 other => Err(other),
             },
         }
     }
 
     fn receive_options(&self) -> ReceiveOptions {
+        // Every key the wallet has owned signs: a token locked to an nsec imported (or
+        // dropped) earlier is still ours.
         ReceiveOptions {
-            p2pk_signing_keys: self.lock_key.iter().map(|k| (**k).clone()).collect(),
+            p2pk_signing_keys: self
+                .lock_key
+                .iter()
+                .chain(self.old_lock_keys.iter())
+                .map(|k| (**k).clone())
+                .collect(),
             ..ReceiveOptions::default()
         }
     }
@@ -720,11 +840,12 @@ impl Purse {
         Ok(out)
     }
 
-    /// Redeems saved tokens whose mint answers now. Returns (sats redeemed, tokens that turned
-    /// out spent, forged or locked to someone else — dropped, with nothing added). Any other
-    /// failure keeps the token for the next try.
+    /// Redeems saved tokens whose mint answers now. Returns (sats redeemed, tokens that failed
+    /// for good). A token that failed for good (spent, refused signatures, locked to a key we
+    /// do not hold) moves to the "could not redeem" list with its reason, never deleted; any
+    /// other failure keeps it for the next try.
     pub async fn redeem_saved(&self) -> Result<(u64, usize), EcashError> {
-        let (mut got, mut spent) = (0, 0);
+        let (mut got, mut failed) = (0, 0);
         for id in self.db.kv_list(KV_APP, KV_SAVED).await? {
             let Some(bytes) = self.db.kv_read(KV_APP, KV_SAVED, &id).await? else {
                 continue;
@@ -735,25 +856,92 @@ impl Purse {
             };
             let Ok(url) = token.mint_url() else { continue };
             let wallet = self.wallet_for(&url)?;
+            // Ask the mint first: every receive cdk starts is a durable saga (and a pending
+            // history line), so trying one against a mint that is down would pile them up.
+            if let Err(e) = wallet.fetch_mint_info().await {
+                if matches!(EcashError::from(e), EcashError::Unreachable(_)) {
+                    continue;
+                }
+            }
             match wallet.receive(&text, self.receive_options()).await {
                 Ok(n) => {
                     got += amount(n);
                     self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
                 }
-                // Only a final answer drops the token; anything else (a busy or odd mint) keeps
-                // it for the next try, so no sat is thrown away on a transient error.
-                Err(e) => match receive_error(e) {
-                    EcashError::TokenSpent
-                    | EcashError::BadSignature
-                    | EcashError::LockedToOther => {
-                        spent += 1;
-                        self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
-                    }
-                    _ => {}
-                },
+                // Spent by us: an earlier try whose answer was lost completed at recovery.
+                Err(cdk::Error::TokenAlreadySpent) if self.redeemed_by_us(&token).await => {
+                    self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
+                }
+                Err(e) if final_failure(&e) => {
+                    failed += 1;
+                    let reason = receive_error(e);
+                    let record = serde_json::json!({ "token": text, "reason": reason.code() });
+                    self.db
+                        .kv_write(KV_APP, KV_FAILED, &id, record.to_string().as_bytes())
+                        .await?;
+                    self.db.kv_remove(KV_APP, KV_SAVED, &id).await?;
+                }
+                Err(_) => {}
             }
         }
-        Ok((got, spent))
+        Ok((got, failed))
+    }
+
+    /// Whether this wallet's own completed receive took in `token`'s proofs (their Ys are in
+    /// an incoming, completed transaction).
+    async fn redeemed_by_us(&self, token: &Token) -> bool {
+        let Ok(url) = token.mint_url() else {
+            return false;
+        };
+        let keysets = match self.db.get_mint_keysets(url.clone()).await {
+            Ok(Some(k)) => k,
+            _ => return false,
+        };
+        let Ok(proofs) = token.proofs(&keysets) else {
+            return false;
+        };
+        let ys: Vec<_> = proofs.iter().filter_map(|p| p.y().ok()).collect();
+        if ys.is_empty() {
+            return false;
+        }
+        let Ok(txs) = self
+            .db
+            .list_transactions(Some(url), Some(TransactionDirection::Incoming), None)
+            .await
+        else {
+            return false;
+        };
+        txs.iter().any(|t| {
+            t.status == TransactionStatus::Completed && ys.iter().all(|y| t.ys.contains(y))
+        })
+    }
+
+    /// Saved tokens that could not be redeemed for good, with the reason and the token.
+    pub async fn failed_tokens(&self) -> Result<Vec<FailedToken>, EcashError> {
+        let mut out = Vec::new();
+        for id in self.db.kv_list(KV_APP, KV_FAILED).await? {
+            let Some(bytes) = self.db.kv_read(KV_APP, KV_FAILED, &id).await? else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                continue;
+            };
+            let token = v["token"].as_str().unwrap_or_default().to_string();
+            let Ok(t) = parse_token(&token) else { continue };
+            out.push(FailedToken {
+                id,
+                mint: t.mint_url().map(|u| u.to_string()).unwrap_or_default(),
+                amount: t.value().map(amount).unwrap_or(0),
+                reason: EcashError::from_code(v["reason"].as_str().unwrap_or_default()),
+                token,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Forgets a token of the "could not redeem" list (the user copied it or gave up on it).
+    pub async fn dismiss_failed(&self, id: &str) -> Result<(), EcashError> {
+        Ok(self.db.kv_remove(KV_APP, KV_FAILED, id).await?)
     }
 
     /// Finishes or rolls back interrupted operations, then mints invoices paid meanwhile.
@@ -912,10 +1100,17 @@ pub fn exact_amounts(coins: &[u64], wanted: u64) -> Vec<u64> {
 /// History as CSV (RFC 4180 quoting), for export.
 pub fn history_csv(items: &[HistoryItem]) -> String {
     fn q(s: &str) -> String {
+        // A cell starting with = + - @ (or tab/CR) is a formula to spreadsheets: a memo from a
+        // stranger must never run as one (OWASP "CSV injection"), so it is prefixed with '.
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        };
         if s.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", s.replace('"', "\"\""))
         } else {
-            s.to_string()
+            s
         }
     }
     let mut out = String::from("time_unix,direction,kind,amount_sat,fee_sat,mint,status,memo\r\n");

@@ -154,6 +154,8 @@ fn a_backup_file_restores_the_wallet_on_another_device() {
     let id = pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
     assert_eq!(pool.run_until(handle.last_backup()).unwrap(), None);
     let file = pool.run_until(handle.export_backup()).unwrap();
+    assert_eq!(pool.run_until(handle.last_backup()).unwrap(), None);
+    pool.run_until(handle.backup_saved()).unwrap();
     assert_eq!(pool.run_until(handle.last_backup()).unwrap(), Some(42));
 
     let (mut pool2, other) = start(MemoryStore::new());

@@ -41,6 +41,26 @@ impl KdfParams {
         p: 1,
     };
 
+    /// The most Flash will spend on one derivation. Parameters come from storage and from
+    /// backup files, which are outside input: a file asking for 4 TiB or 2^32 passes would
+    /// freeze or kill the page, so anything above this is refused before Argon2 runs.
+    pub const MAXIMUM: KdfParams = KdfParams {
+        version: 1,
+        m_kib: 1024 * 1024,
+        t: 16,
+        p: 8,
+    };
+
+    /// Each cost the larger of `self`'s and `other`'s: an upgrade never lowers a parameter.
+    pub fn max(&self, other: &KdfParams) -> KdfParams {
+        KdfParams {
+            version: self.version.max(other.version),
+            m_kib: self.m_kib.max(other.m_kib),
+            t: self.t.max(other.t),
+            p: self.p.max(other.p),
+        }
+    }
+
     /// Whether these are at least [`KdfParams::MINIMUM`].
     pub fn meets_minimum(&self) -> bool {
         self.at_least(&Self::MINIMUM)
@@ -118,6 +138,12 @@ pub fn derive(
             params.version
         )));
     }
+    let max = KdfParams::MAXIMUM;
+    if params.m_kib > max.m_kib || params.t > max.t || params.p > max.p || salt.len() > 1024 {
+        return Err(VaultError::KdfTooCostly {
+            max: max.to_string(),
+        });
+    }
     let p = Params::new(params.m_kib, params.t, params.p, Some(32))
         .map_err(|e| VaultError::Kdf(e.to_string()))?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
@@ -160,6 +186,48 @@ mod tests {
         }
         .meets_minimum());
         assert_eq!(KdfParams::MINIMUM.to_string(), "Argon2id m=19 MiB t=2 p=1");
+    }
+
+    #[test]
+    fn absurd_costs_are_refused_before_argon2_runs() {
+        // A crafted backup file's slot: 4 TiB of memory, 2^32-1 passes. Refused at once
+        // (running it would freeze the page or abort the wasm instance on allocation).
+        for p in [
+            KdfParams {
+                m_kib: u32::MAX,
+                ..KdfParams::MINIMUM
+            },
+            KdfParams {
+                t: u32::MAX,
+                ..KdfParams::MINIMUM
+            },
+            KdfParams {
+                p: u32::MAX,
+                ..KdfParams::MINIMUM
+            },
+        ] {
+            assert!(
+                matches!(
+                    derive(b"x", b"saltsaltsaltsalt", &p),
+                    Err(VaultError::KdfTooCostly { .. })
+                ),
+                "{p}"
+            );
+        }
+        assert!(KdfParams::DEFAULT.at_least(&KdfParams::MINIMUM));
+        assert!(KdfParams::MAXIMUM.at_least(&KdfParams::DEFAULT));
+    }
+
+    #[test]
+    fn max_never_lowers_a_cost() {
+        let stronger_memory = KdfParams {
+            m_kib: 128 * 1024,
+            t: 1,
+            ..KdfParams::DEFAULT
+        };
+        let m = stronger_memory.max(&KdfParams::DEFAULT);
+        assert_eq!(m.m_kib, 128 * 1024);
+        assert_eq!(m.t, KdfParams::DEFAULT.t);
     }
 
     #[test]

@@ -56,6 +56,13 @@ pub enum VaultError {
         /// The minimum, human-readable.
         min: String,
     },
+    /// Stored or imported KDF parameters ask for more than Flash will spend (a damaged or
+    /// hostile file). Nothing was derived or changed.
+    #[error("this wallet data asks for more key-derivation work than Flash allows (at most {max}); it may be damaged or crafted — use another backup or restore from your words")]
+    KdfTooCostly {
+        /// The maximum, human-readable.
+        max: String,
+    },
     /// The passphrase KDF failed (out of memory on a small device, usually).
     #[error("deriving the key from the passphrase failed ({0}); close other tabs and try again")]
     Kdf(String),
@@ -127,39 +134,51 @@ impl Keys {
 }
 
 /// One unlock attempt under the persisted back-off: waits are enforced before `open` runs,
-/// a failure (`WrongPassphrase`) is counted, a success clears the count.
+/// and the attempt is counted *before* it runs (so a guess is never free, even when a later
+/// write would fail: no count written, no attempt made); a success clears the count. A saved
+/// time in the future (a clock that was ahead) counts as now, so it never locks anyone out
+/// until that date.
 async fn attempt<S: Store>(
     store: &S,
     clock: &impl Clock,
     open: impl AsyncFnOnce() -> Result<Zeroizing<Vec<u8>>, VaultError>,
 ) -> Result<Keys, VaultError> {
-    let failures: Failures = read_json(store, FAILURES_KEY).await?.unwrap_or_default();
+    let mut failures: Failures = read_json(store, FAILURES_KEY).await?.unwrap_or_default();
     let now = clock.now_ms();
+    if failures.last_ms > now {
+        // Written while the clock was ahead: from now on it counts as written now.
+        failures.last_ms = now;
+        store.put(META, FAILURES_KEY, json(&failures)).await?;
+    }
     let allowed_at = failures.last_ms.saturating_add(failures.wait_ms());
     if now < allowed_at {
         return Err(VaultError::TooManyAttempts {
             wait_secs: (allowed_at - now).div_ceil(1_000),
         });
     }
+    let counted = Failures {
+        count: failures.count.saturating_add(1),
+        last_ms: now,
+    };
+    store.put(META, FAILURES_KEY, json(&counted)).await?;
     match open().await {
         Ok(data) => {
             let bytes: [u8; 32] = data[..]
                 .try_into()
                 .map_err(|_| VaultError::Tampered("data key length".into()))?;
-            if failures.count > 0 {
-                store.delete(META, FAILURES_KEY).await?;
-            }
+            store.delete(META, FAILURES_KEY).await?;
             Ok(Keys::from_data_key(Zeroizing::new(bytes)))
         }
-        Err(VaultError::WrongPassphrase) => {
-            let next = Failures {
-                count: failures.count.saturating_add(1),
-                last_ms: now,
+        Err(VaultError::WrongPassphrase) => Err(VaultError::WrongPassphrase),
+        Err(other) => {
+            // Not a guess that failed (the KDF could not run): it does not count.
+            let _ = if failures.count == 0 {
+                store.delete(META, FAILURES_KEY).await
+            } else {
+                store.put(META, FAILURES_KEY, json(&failures)).await
             };
-            store.put(META, FAILURES_KEY, json(&next)).await?;
-            Err(VaultError::WrongPassphrase)
+            Err(other)
         }
-        Err(other) => Err(other),
     }
 }
 
@@ -210,12 +229,38 @@ impl<S: Store> Vault<S> {
         Self::create_unchecked(store, passphrase, params, rng, kdf).await
     }
 
+    /// Creates a new vault holding `records` (table, key, plaintext) from the first write: the
+    /// header and the records land in one atomic batch, so a crash can never leave a vault
+    /// without its recovery words (one that could never be unlocked into a wallet).
+    pub async fn create_with(
+        store: S,
+        passphrase: &str,
+        params: KdfParams,
+        rng: &impl Random,
+        kdf: &impl Kdf,
+        records: &[(&'static str, &str, &[u8])],
+    ) -> Result<Self, VaultError> {
+        params.check_minimum()?;
+        Self::create_inner(store, passphrase, params, rng, kdf, records).await
+    }
+
     async fn create_unchecked(
         store: S,
         passphrase: &str,
         params: KdfParams,
         rng: &impl Random,
         kdf: &impl Kdf,
+    ) -> Result<Self, VaultError> {
+        Self::create_inner(store, passphrase, params, rng, kdf, &[]).await
+    }
+
+    async fn create_inner(
+        store: S,
+        passphrase: &str,
+        params: KdfParams,
+        rng: &impl Random,
+        kdf: &impl Kdf,
+        records: &[(&'static str, &str, &[u8])],
     ) -> Result<Self, VaultError> {
         if Self::exists(&store).await? {
             return Err(VaultError::AlreadyExists);
@@ -229,8 +274,17 @@ impl<S: Store> Vault<S> {
             passphrase: slot,
             passkey: None,
         };
-        store.put(META, HEADER_KEY, json(&header)).await?;
-        Ok(Self { store, keys })
+        let vault = Self { store, keys };
+        let mut ops = vec![Op::Put {
+            table: META,
+            key: HEADER_KEY.into(),
+            value: json(&header),
+        }];
+        for (table, key, plaintext) in records {
+            ops.push(vault.seal_op(table, key, plaintext, rng)?);
+        }
+        vault.store.write(ops).await?;
+        Ok(vault)
     }
 
     async fn wrap(
@@ -335,6 +389,8 @@ impl<S: Store> Vault<S> {
         if current.at_least(&target) {
             return Ok(false);
         }
+        // Raise what is below the target and keep what is above it: never lower a cost.
+        let target = current.max(&target);
         self.change_passphrase(passphrase, passphrase, target, rng, kdf)
             .await?;
         Ok(true)

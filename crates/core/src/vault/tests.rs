@@ -285,3 +285,122 @@ fn a_corrupted_header_is_tampering_not_a_wrong_passphrase() {
         ));
     });
 }
+
+#[test]
+fn a_guess_is_counted_before_the_kdf_runs_so_a_failing_disk_gives_no_free_tries() {
+    block_on(async {
+        let clock = ManualClock::new(1_000_000);
+        let store = new_vault("right one").await.lock();
+        store.fail_writes(true);
+        for _ in 0..5 {
+            let err = Vault::unlock(store.clone(), "wrong", &clock, &InlineKdf)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, VaultError::Store(_)),
+                "an attempt that cannot be counted is not made: {err}"
+            );
+        }
+        store.fail_writes(false);
+        for _ in 0..3 {
+            assert_eq!(
+                Vault::unlock(store.clone(), "wrong", &clock, &InlineKdf)
+                    .await
+                    .unwrap_err(),
+                VaultError::WrongPassphrase
+            );
+        }
+        assert!(matches!(
+            Vault::unlock(store.clone(), "right one", &clock, &InlineKdf).await,
+            Err(VaultError::TooManyAttempts { .. })
+        ));
+    });
+}
+
+#[test]
+fn a_failure_time_in_the_future_counts_as_now() {
+    block_on(async {
+        let store = new_vault("right one").await.lock();
+        // Saved while the clock was a year ahead, with the longest back-off.
+        let ahead = Failures {
+            count: 40,
+            last_ms: 1_000_000 + 365 * 24 * 3_600_000,
+        };
+        store.put(META, FAILURES_KEY, json(&ahead)).await.unwrap();
+        let clock = ManualClock::new(1_000_000);
+        assert_eq!(
+            Vault::unlock(store.clone(), "right one", &clock, &InlineKdf)
+                .await
+                .unwrap_err(),
+            VaultError::TooManyAttempts { wait_secs: 300 },
+            "at most the longest back-off from now, not until next year"
+        );
+        clock.advance(300_000);
+        Vault::unlock(store, "right one", &clock, &InlineKdf)
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn creation_with_records_is_one_atomic_write() {
+    block_on(async {
+        let store = MemoryStore::new();
+        store.fail_writes(true);
+        let err = Vault::create_with(
+            store.clone(),
+            "pw",
+            KdfParams::MINIMUM,
+            &OsRandom,
+            &InlineKdf,
+            &[(RECORDS, "mnemonic", b"words")],
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, VaultError::Store(_)));
+        assert!(store.dump().is_empty(), "no header without its words");
+        store.fail_writes(false);
+        let v = Vault::create_with(
+            store.clone(),
+            "pw",
+            KdfParams::MINIMUM,
+            &OsRandom,
+            &InlineKdf,
+            &[(RECORDS, "mnemonic", b"words")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            v.get(RECORDS, "mnemonic")
+                .await
+                .unwrap()
+                .unwrap()
+                .as_slice(),
+            b"words"
+        );
+    });
+}
+
+#[test]
+fn an_upgrade_never_lowers_a_cost() {
+    block_on(async {
+        let clock = ManualClock::new(0);
+        let heavy = KdfParams {
+            m_kib: 32 * 1024,
+            t: 1,
+            ..KdfParams::MINIMUM
+        };
+        let v = Vault::create_unchecked(MemoryStore::new(), "pw", heavy, &OsRandom, &InlineKdf)
+            .await
+            .unwrap();
+        let v = Vault::unlock(v.lock(), "pw", &clock, &InlineKdf)
+            .await
+            .unwrap();
+        assert!(v
+            .upgrade_kdf("pw", KdfParams::MINIMUM, &OsRandom, &InlineKdf)
+            .await
+            .unwrap());
+        let now = v.kdf_params().await.unwrap();
+        assert_eq!((now.m_kib, now.t), (32 * 1024, KdfParams::MINIMUM.t));
+    });
+}
