@@ -12,6 +12,13 @@ mod i18n;
 mod pages;
 
 fn main() {
-    console_error_panic_hook::set_once();
+    rust_i18n::set_locale(i18n::Locale::detect());
+    flash_browser::panic::install(flash_browser::panic::PanicTexts {
+        title: crate::t_now!("crash.title"),
+        body: crate::t_now!("crash.body"),
+        reload: crate::t_now!("crash.reload"),
+        copy: crate::t_now!("crash.copy"),
+    });
     leptos::mount::mount_to_body(app::App);
+    flash_browser::page::test_panic_if_asked();
 }

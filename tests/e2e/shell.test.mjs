@@ -68,6 +68,52 @@ describe("app shell and PWA", () => {
       document.body.appendChild(s);
     });
     assert.equal(await page.evaluate(() => window.__injected === true), false);
+    for (const [name, value] of [["x-frame-options", "DENY"], ["x-content-type-options", "nosniff"],
+      ["referrer-policy", "no-referrer"]]) {
+      assert.equal(res.headers()[name], value, name);
+    }
+    assert.match(csp, /frame-ancestors 'none'/);
+    await context.close();
+  });
+
+  test("dist carries the headers a static host needs, and a meta CSP for hosts that send none", async () => {
+    const dist = process.env.FLASH_DIST;
+    const headers = readFileSync(join(dist, "_headers"), "utf8");
+    for (const h of ["Content-Security-Policy:", "frame-ancestors 'none'", "X-Content-Type-Options: nosniff",
+      "Referrer-Policy: no-referrer", "X-Frame-Options: DENY", "immutable"]) {
+      assert.ok(headers.includes(h), `${h} in _headers`);
+    }
+    const html = readFileSync(join(dist, "index.html"), "utf8");
+    const meta = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]+)">/);
+    assert.ok(meta, "meta CSP present");
+    assert.match(meta[1], /script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
+    // The header's script hashes and the meta's agree, so the app runs under both.
+    const hashes = (s) => [...s.matchAll(/'sha256-[^']+'/g)].map((m) => m[0]).sort();
+    assert.deepEqual(hashes(meta[1]), hashes(headers));
+    assert.ok(!readFileSync(join(dist, "sw.js"), "utf8").includes("_headers"), "not precached");
+  });
+
+  test("a panic shows the crash screen with reload and copyable details, never a frozen page", async () => {
+    const context = await env.browser.newContext();
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: env.stack.app });
+    const page = await context.newPage();
+    await page.goto(env.stack.app);
+    await appReady(page);
+    // The test-only trigger (an origin's own storage): the next start panics on purpose.
+    await page.evaluate(() => localStorage.setItem("flash-test-panic", "1"));
+    await page.reload();
+    const screen = page.getByTestId("crash-screen");
+    await screen.waitFor();
+    await assert.doesNotReject(page.getByRole("heading", { name: "Flash stopped unexpectedly" }).waitFor());
+    assert.match(await screen.textContent(), /Your money is safe/);
+    const details = await page.getByTestId("crash-details").textContent();
+    assert.match(details, /panicked at .*test panic requested/);
+    await page.getByTestId("crash-copy").click();
+    await page.waitForFunction((d) => navigator.clipboard.readText().then((t) => t === d), details);
+    // Reload brings the app back (the trigger was one-shot).
+    await page.getByTestId("crash-reload").click();
+    await appReady(page);
+    assert.equal(await page.getByTestId("crash-screen").count(), 0);
     await context.close();
   });
 

@@ -8,11 +8,30 @@ use sha2::{Digest, Sha256};
 
 use crate::sh::{cmd, step, Failed};
 
-/// Builds `dist/` (release) and writes `dist/sw.js`.
+/// Builds `dist/` (release), adds the security headers a static host needs, and writes
+/// `dist/sw.js`.
 pub fn build(root: &Path) -> Result<(), Failed> {
     step("build the PWA (trunk, release)");
     cmd(root, "trunk", &["build", "--release"]).run()?;
+    write_headers(&root.join("dist"))?;
     write_service_worker(root)
+}
+
+/// `dist/_headers` (CSP with the inline-script hashes, framing refused, nosniff, referrer
+/// policy, cache rules) and a `<meta>` CSP in `index.html` for hosts that send no headers.
+fn write_headers(dist: &Path) -> Result<(), Failed> {
+    let index = dist.join("index.html");
+    let html = std::fs::read_to_string(&index)
+        .map_err(|e| Failed(format!("cannot read {}: {e}", index.display())))?;
+    let html = flash_headers::with_meta_csp(&html);
+    std::fs::write(&index, &html)
+        .map_err(|e| Failed(format!("cannot write {}: {e}", index.display())))?;
+    let urls: Vec<String> = shell_files(dist)?.into_iter().map(|(u, _)| u).collect();
+    let headers = flash_headers::headers_file(&html, &urls);
+    std::fs::write(dist.join("_headers"), headers)
+        .map_err(|e| Failed(format!("cannot write dist/_headers: {e}")))?;
+    println!("headers: dist/_headers and a <meta> CSP in index.html");
+    Ok(())
 }
 
 /// Every file of the shell, as URL paths, sorted (the service worker itself excluded).
@@ -33,7 +52,8 @@ fn shell_files(dist: &Path) -> Result<Vec<(String, PathBuf)>, Failed> {
                 .map_err(|_| Failed("path outside dist".into()))?
                 .to_string_lossy()
                 .replace('\\', "/");
-            if rel != "sw.js" {
+            // The worker and the host's headers file are not part of the shell.
+            if rel != "sw.js" && rel != "_headers" {
                 out.push((format!("/{rel}"), path));
             }
         }

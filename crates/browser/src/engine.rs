@@ -15,6 +15,7 @@ pub fn start_engine() -> WalletHandle {
         BrowserRandom,
         BrowserClock,
         WorkerKdf,
+        crate::timer::sleeper(),
     );
     wasm_bindgen_futures::spawn_local(task);
     handle

@@ -10,6 +10,7 @@ pub mod idb;
 pub mod idle;
 pub mod kdf;
 pub mod page;
+pub mod panic;
 pub mod passkey;
 pub mod random;
 pub mod storage;

@@ -45,3 +45,22 @@ pub fn on_online(f: impl Fn() + 'static) {
         callback.forget();
     }
 }
+
+/// The test-only trigger of the crash screen: when `localStorage["flash-test-panic"]` is
+/// `"1"` (set by an end-to-end test; no other page can write this origin's storage), the key
+/// is removed and the app panics on purpose, so the panic screen is tested in the release build.
+pub fn test_panic_if_asked() {
+    let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else {
+        return;
+    };
+    if storage
+        .get_item("flash-test-panic")
+        .ok()
+        .flatten()
+        .as_deref()
+        == Some("1")
+    {
+        let _ = storage.remove_item("flash-test-panic");
+        panic!("test panic requested through localStorage");
+    }
+}

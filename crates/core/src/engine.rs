@@ -593,7 +593,14 @@ struct Engine<S, R, C, K> {
     outbox: Vec<LocalBoxFuture<'static, Option<u64>>>,
     /// The journal of a freshly unlocked purse, for the run loop to serve.
     new_journal: Option<mpsc::UnboundedReceiver<JournalRequest>>,
+    /// Callers of a lock that waits for money in motion: running jobs finish their current
+    /// mint round-trip and their writes land before the keys go (see [`LOCK_GRACE_MS`]).
+    lock_waiters: Vec<oneshot::Sender<()>>,
 }
+
+/// How long a lock waits for running eCash jobs before it drops them anyway (their sagas are
+/// durable and resume at the next unlock). Every mint request has its own timeout, well below.
+pub const LOCK_GRACE_MS: u32 = 45_000;
 
 /// NOSTR keys imported earlier and since replaced or dropped.
 async fn read_old_nsecs<S: Store>(
@@ -855,8 +862,10 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 let _ = reply.send(self.status());
             }
             Command::Ecash(job) => {
-                // Locked: the job is dropped, its caller hears "unlock first".
-                if let Phase::Unlocked { purse, .. } = &self.phase {
+                // Locked or locking: the job is dropped, its caller hears "unlock first".
+                if let (Phase::Unlocked { purse, .. }, true) =
+                    (&self.phase, self.lock_waiters.is_empty())
+                {
                     let purse = purse.clone();
                     self.outbox.push(Box::pin(async move {
                         job(purse.clone()).await;
@@ -890,8 +899,12 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 let _ = reply.send(self.unlock(&passphrase).await);
             }
             Command::Lock(reply) => {
-                self.lock();
-                let _ = reply.send(());
+                if matches!(self.phase, Phase::Unlocked { .. }) {
+                    // The run loop locks once the running jobs are done (or the grace ends).
+                    self.lock_waiters.push(reply);
+                } else {
+                    let _ = reply.send(());
+                }
             }
             Command::ExportBackup(reply) => {
                 let result = match &self.phase {
@@ -1021,6 +1034,15 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         let _ = reply.send(result);
     }
 
+    /// Finishes a lock that was waiting for running jobs.
+    fn finish_lock(&mut self) {
+        self.lock();
+        for waiter in self.lock_waiters.drain(..) {
+            let _ = waiter.send(());
+        }
+        self.broadcast();
+    }
+
     fn job_done(&mut self, balance: Option<u64>) {
         if let Some(b) = balance {
             if b != self.balance && matches!(self.phase, Phase::Unlocked { .. }) {
@@ -1036,17 +1058,21 @@ enum Wake {
     Command(Option<Command>),
     Journal(Option<JournalRequest>),
     JobDone(Option<u64>),
+    /// The lock's grace period ended with jobs still running.
+    GraceOver,
 }
 
 /// Creates the engine over its ports. `open_store` resolves to the wallet's storage (or why
-/// there is none); commands sent meanwhile wait. Returns the handle and the engine's task,
-/// which the caller runs on its executor (`spawn_local` in the browser, a local pool in tests).
-/// The task ends when every handle is dropped.
+/// there is none); commands sent meanwhile wait. `sleep` is the timer (the lock's grace
+/// period). Returns the handle and the engine's task, which the caller runs on its executor
+/// (`spawn_local` in the browser, a local pool in tests). The task ends when every handle is
+/// dropped.
 pub fn spawn_engine<S, R, C, K>(
     open_store: impl Future<Output = Result<S, StoreError>> + 'static,
     random: R,
     clock: C,
     kdf: K,
+    sleep: Sleep,
 ) -> (WalletHandle, impl Future<Output = ()>)
 where
     S: Store + Clone + 'static,
@@ -1067,6 +1093,7 @@ where
         revision: 0,
         outbox: Vec::new(),
         new_journal: None,
+        lock_waiters: Vec::new(),
     };
     let task = async move {
         engine.opened(open_store.await).await;
@@ -1075,9 +1102,16 @@ where
         let mut running: FuturesUnordered<LocalBoxFuture<'static, Option<u64>>> =
             FuturesUnordered::new();
         let mut journal: Option<mpsc::UnboundedReceiver<JournalRequest>> = None;
+        let mut grace: Option<LocalBoxFuture<'static, ()>> = None;
         loop {
             let wake = {
                 let command = rx.next();
+                let grace_over = async {
+                    match grace.as_mut() {
+                        Some(g) => g.await,
+                        None => std::future::pending().await,
+                    }
+                };
                 let written = async {
                     match journal.as_mut() {
                         Some(j) => j.next().await,
@@ -1090,11 +1124,15 @@ where
                         None => std::future::pending().await,
                     }
                 };
-                futures::pin_mut!(command, written, done);
-                match select(command, select(written, done)).await {
-                    Either::Left((c, _)) => Wake::Command(c),
-                    Either::Right((Either::Left((j, _)), _)) => Wake::Journal(j),
-                    Either::Right((Either::Right((b, _)), _)) => Wake::JobDone(b),
+                futures::pin_mut!(command, written, done, grace_over);
+                // Journal writes first: a job waiting on its own durable write is never held up.
+                match select(written, select(done, select(command, grace_over))).await {
+                    Either::Left((j, _)) => Wake::Journal(j),
+                    Either::Right((Either::Left((b, _)), _)) => Wake::JobDone(b),
+                    Either::Right((Either::Right((Either::Left((c, _)), _)), _)) => {
+                        Wake::Command(c)
+                    }
+                    Either::Right((Either::Right((Either::Right(_), _)), _)) => Wake::GraceOver,
                 }
             };
             match wake {
@@ -1103,6 +1141,19 @@ where
                 Wake::Journal(Some(request)) => engine.persist(request).await,
                 Wake::Journal(None) => journal = None,
                 Wake::JobDone(balance) => engine.job_done(balance),
+                Wake::GraceOver => engine.finish_lock(),
+            }
+            // A lock waits while money is moving: the running jobs finish their round-trip
+            // with the mint and their writes land, then the keys go.
+            if !engine.lock_waiters.is_empty() {
+                if running.is_empty() && engine.outbox.is_empty() {
+                    engine.finish_lock();
+                } else if grace.is_none() {
+                    grace = Some(sleep(LOCK_GRACE_MS));
+                }
+            }
+            if engine.lock_waiters.is_empty() {
+                grace = None;
             }
             if !matches!(engine.phase, Phase::Unlocked { .. }) {
                 // Locked: running jobs stop where they are (their sagas are durable and are

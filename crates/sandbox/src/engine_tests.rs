@@ -25,6 +25,7 @@ fn engine(store: MemoryStore) -> WalletHandle {
         OsRandom,
         ManualClock::new(1_700_000_000_000),
         InlineKdf,
+        sleep(),
     );
     tokio::task::spawn_local(task);
     handle

@@ -6,6 +6,10 @@ mod args;
 mod control;
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod fault_proxy;
+#[cfg(test)]
+mod fault_tests;
 mod mint;
 mod relay;
 mod serve;

@@ -11,14 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
-/// The policy every response carries; `script-src` gains the hashes of the inline scripts of
-/// `index.html` (trunk's loader), so no inline script but ours can run.
-const CSP_BASE: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; \
-connect-src 'self' http: https: ws: wss:; worker-src 'self'; manifest-src 'self'; \
-object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+use flash_headers::{cache_for, csp_for};
 
 /// The router that serves `dist`.
 pub fn router(dist: PathBuf) -> Router {
@@ -74,14 +67,11 @@ async fn serve(State(dist): State<Arc<PathBuf>>, req: Request) -> Response {
     if let Ok(v) = HeaderValue::from_str(&csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    for (name, value) in flash_headers::COMMON {
+        if let Ok(name) = header::HeaderName::from_bytes(name.as_bytes()) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
     if is_fallback {
         headers.insert("x-spa-fallback", HeaderValue::from_static("1"));
     }
@@ -118,70 +108,9 @@ fn mime_for(path: &Path) -> &'static str {
     }
 }
 
-/// Documents that pick the build are always revalidated; trunk's content-hashed files
-/// (`name-<16 hex>.ext`) never change, so they are cached for a year.
-fn cache_for(file_name: &str, is_index: bool) -> &'static str {
-    if is_index || file_name == "sw.js" || !is_hashed(file_name) {
-        "no-cache"
-    } else {
-        "public, max-age=31536000, immutable"
-    }
-}
-
-fn is_hashed(file_name: &str) -> bool {
-    let stem = file_name.split('.').next().unwrap_or("");
-    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// The CSP for a document whose HTML is `html`: the base policy plus a `sha256-` source for
-/// each inline `<script>` in it.
-pub fn csp_for(html: &str) -> String {
-    let mut script_src = String::from("script-src 'self' 'wasm-unsafe-eval'");
-    for body in inline_scripts(html) {
-        let digest = Sha256::digest(body.as_bytes());
-        let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
-        script_src.push_str(&format!(" 'sha256-{b64}'"));
-    }
-    format!("{CSP_BASE}; {script_src}")
-}
-
-/// The bodies of `<script>` elements that have no `src` attribute.
-fn inline_scripts(html: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<script") {
-        let after = &rest[start..];
-        let Some(tag_end) = after.find('>') else {
-            break;
-        };
-        let tag = &after[..tag_end];
-        let body_start = tag_end + 1;
-        let Some(close) = after[body_start..].find("</script>") else {
-            break;
-        };
-        if !tag.contains(" src=") {
-            out.push(&after[body_start..body_start + close]);
-        }
-        rest = &after[body_start + close..];
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csp_hashes_inline_scripts_only() {
-        let html = r#"<script src="/a.js"></script><script type="module">init()</script>"#;
-        let csp = csp_for(html);
-        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
-        assert!(csp.contains(&format!("'sha256-{expected}'")), "{csp}");
-        assert_eq!(csp.matches("sha256-").count(), 1);
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
-    }
 
     #[test]
     fn paths_cannot_escape_dist() {
@@ -189,20 +118,5 @@ mod tests {
         assert!(safe_relative("/a/../../b").is_none());
         assert_eq!(safe_relative("/pos").unwrap(), PathBuf::from("pos"));
         assert_eq!(safe_relative("/").unwrap(), PathBuf::new());
-    }
-
-    #[test]
-    fn hashed_assets_are_immutable_documents_are_not() {
-        assert_eq!(
-            cache_for("flash-web-0123456789abcdef_bg.wasm", false),
-            "public, max-age=31536000, immutable"
-        );
-        assert_eq!(
-            cache_for("flash-web-0123456789abcdef.js", false),
-            "public, max-age=31536000, immutable"
-        );
-        assert_eq!(cache_for("sw.js", false), "no-cache");
-        assert_eq!(cache_for("index.html", true), "no-cache");
-        assert_eq!(cache_for("manifest.webmanifest", false), "no-cache");
     }
 }

@@ -43,13 +43,13 @@ pub(crate) fn purse(byte: u8) -> (Purse, Arc<MemoryJournal>) {
 }
 
 /// The purse a restarted app would have: same seed, the records that were durable.
-fn reopen(byte: u8, journal: &Arc<MemoryJournal>) -> Purse {
+pub(crate) fn reopen(byte: u8, journal: &Arc<MemoryJournal>) -> Purse {
     let db = EcashDb::load(journal.records(), journal.clone()).unwrap();
     Purse::new(db, seed(byte))
 }
 
 /// Pays like the app does: start, then follow the payment until it settles.
-async fn pay(
+pub(crate) async fn pay(
     p: &Purse,
     mint: &str,
     quote: &str,
@@ -82,7 +82,7 @@ pub(crate) async fn fund(p: &Purse, mint: &str, sats: u64) {
     panic!("the invoice was never paid");
 }
 
-fn external_invoice(sats: u64) -> String {
+pub(crate) fn external_invoice(sats: u64) -> String {
     crate::control::external_invoice(sats).unwrap()
 }
 

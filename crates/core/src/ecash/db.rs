@@ -254,6 +254,29 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 impl EcashDb {
+    /// The NUT-13 counter of `keyset_id` (0 when unused).
+    pub async fn keyset_counter(&self, keyset_id: &Id) -> u32 {
+        self.read(|t| {
+            t.counters
+                .get(&key::keyset_counter(keyset_id))
+                .copied()
+                .unwrap_or(0)
+        })
+        .await
+    }
+
+    /// Sets the NUT-13 counter of `keyset_id`. Only for repairing what cdk's restore does to
+    /// it (it adds the highest index found instead of setting it, see `Purse::restore`).
+    pub async fn set_keyset_counter(&self, keyset_id: &Id, counter: u32) -> Result<(), Error> {
+        self.change(|_| {
+            let record = Record::KeysetCounter {
+                id: *keyset_id,
+                counter,
+            };
+            Ok(((), vec![Edit::put(record)]))
+        })
+        .await
+    }
     /// A database holding `records` (as written by earlier commits) that persists to `journal`.
     pub fn load(
         records: impl IntoIterator<Item = impl AsRef<[u8]>>,

@@ -37,6 +37,8 @@ pub trait Journal: Send + Sync + std::fmt::Debug {
 pub struct MemoryJournal {
     records: Mutex<BTreeMap<String, Vec<u8>>>,
     fail: Mutex<bool>,
+    /// Commits still allowed before every later one fails (a tab that dies after N writes).
+    allowed: Mutex<Option<usize>>,
 }
 
 impl MemoryJournal {
@@ -53,10 +55,22 @@ impl MemoryJournal {
             .unwrap_or_default()
     }
 
+    /// Lets the next `n` commits through and fails every one after them, until
+    /// [`MemoryJournal::fail_commits`]`(false)`: what survives a tab killed after its `n`-th
+    /// durable write.
+    pub fn fail_after(&self, n: usize) {
+        if let Ok(mut a) = self.allowed.lock() {
+            *a = Some(n);
+        }
+    }
+
     /// Makes later commits fail (full disk) until turned off.
     pub fn fail_commits(&self, fail: bool) {
         if let Ok(mut f) = self.fail.lock() {
             *f = fail;
+        }
+        if let Ok(mut a) = self.allowed.lock() {
+            *a = None;
         }
     }
 }
@@ -67,6 +81,13 @@ impl Journal for MemoryJournal {
     async fn commit(&self, changes: Vec<Change>) -> Result<(), JournalError> {
         if self.fail.lock().map(|f| *f).unwrap_or(true) {
             return Err(JournalError::Write("the disk is full".into()));
+        }
+        if let Ok(mut allowed) = self.allowed.lock() {
+            match allowed.as_mut() {
+                Some(0) => return Err(JournalError::Write("the tab was closed".into())),
+                Some(n) => *n -= 1,
+                None => {}
+            }
         }
         let mut records = self
             .records

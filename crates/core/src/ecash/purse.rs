@@ -330,6 +330,10 @@ pub struct Purse {
     /// Keys the wallet used before (a replaced or dropped nsec, the key from the words while
     /// an nsec is in use): they still sign for tokens locked to them.
     old_lock_keys: Vec<Arc<cdk::nuts::SecretKey>>,
+    /// Held by every operation that reserves or frees proofs, and by recovery as a whole: the
+    /// check that frees proofs no open operation owns must never meet an operation that has
+    /// reserved its proofs but not yet written its saga.
+    moving: Arc<futures::lock::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Purse {
@@ -367,6 +371,7 @@ impl Purse {
             wallets: Arc::new(Mutex::new(BTreeMap::new())),
             lock_key: None,
             old_lock_keys: Vec::new(),
+            moving: Arc::new(futures::lock::Mutex::new(())),
         }
     }
 
@@ -461,7 +466,7 @@ impl Purse {
         // These words may have been used with this mint before (another device, a restore):
         // find what they hold and move the counters past every used secret, so no later
         // operation collides ("outputs already signed") and no sat is left behind.
-        let _ = wallet.restore().await;
+        let _ = self.restore_at(&wallet, &url).await;
         self.mint_view(&url).await
     }
 
@@ -576,6 +581,7 @@ impl Purse {
 
     /// Checks an invoice once: `Some(sats)` when paid and minted, `None` while unpaid.
     pub async fn try_mint(&self, mint: &str, quote_id: &str) -> Result<Option<u64>, EcashError> {
+        let _one_at_a_time = self.moving.lock().await;
         let wallet = self.known_wallet(mint).await?;
         let quote = wallet.check_mint_quote_status(quote_id).await?;
         match quote.state {
@@ -583,7 +589,7 @@ impl Purse {
                 let proofs = match wallet.mint(quote_id, SplitTarget::default(), None).await {
                     // Counters behind the mint's (words used elsewhere): catch up, retry.
                     Err(cdk::Error::BlindedMessageAlreadySigned) => {
-                        wallet.restore().await?;
+                        self.restore_at(&wallet, &wallet.mint_url).await?;
                         wallet.mint(quote_id, SplitTarget::default(), None).await?
                     }
                     other => other?,
@@ -623,11 +629,26 @@ impl Purse {
     /// request but not settled yet; follow it with [`Purse::payment_outcome`]. The saga is
     /// durable either way, so a closed tab loses nothing.
     pub async fn pay(&self, mint: &str, quote_id: &str) -> Result<Option<Paid>, EcashError> {
+        let _one_at_a_time = self.moving.lock().await;
         let wallet = self.known_wallet(mint).await?;
-        let prepared = wallet.prepare_melt(quote_id, HashMap::new()).await?;
         // Never block inside cdk on a payment in flight (its wait loop needs tokio timers):
-        // ask for the async answer and poll.
-        match prepared.confirm_prefer_async().await? {
+        // ask for the async answer and poll. No pre-melt swap: cdk runs that swap as a saga of
+        // its own while the melt still holds the inputs, and a tab closed between the two left
+        // spent proofs counted as unspent and change stranded (issue 8, finding 3). Inputs go
+        // to the melt directly; NUT-08 change gives the rest back.
+        let prepared = wallet.prepare_melt(quote_id, HashMap::new()).await?;
+        let outcome = match prepared
+            .confirm_prefer_async_with_options(cdk::wallet::MeltConfirmOptions::skip_swap())
+            .await
+        {
+            Err(cdk::Error::InsufficientFunds) => {
+                // The inputs cannot cover amount + reserve + input fees without a swap.
+                let prepared = wallet.prepare_melt(quote_id, HashMap::new()).await?;
+                prepared.confirm_prefer_async().await?
+            }
+            other => other?,
+        };
+        match outcome {
             cdk::wallet::MeltOutcome::Paid(done) => finalized(done).map(Some),
             cdk::wallet::MeltOutcome::Pending(_) => Ok(None),
         }
@@ -678,6 +699,7 @@ impl Purse {
         if sats == 0 {
             return Err(EcashError::BadAmount);
         }
+        let _one_at_a_time = self.moving.lock().await;
         let wallet = self.known_wallet(mint).await?;
         let conditions = match lock {
             None => None,
@@ -758,6 +780,7 @@ impl Purse {
     /// mint ([`EcashError::NeedsMint`]).
     pub async fn receive(&self, text: &str, add_new_mint: bool) -> Result<Received, EcashError> {
         let token = parse_token(text)?;
+        let _one_at_a_time = self.moving.lock().await;
         let url = token.mint_url().map_err(|_| EcashError::BadToken)?;
         if token.unit().unwrap_or_default() != CurrencyUnit::Sat {
             return Err(EcashError::UnsupportedUnit);
@@ -845,6 +868,11 @@ impl Purse {
     /// do not hold) moves to the "could not redeem" list with its reason, never deleted; any
     /// other failure keeps it for the next try.
     pub async fn redeem_saved(&self) -> Result<(u64, usize), EcashError> {
+        let _one_at_a_time = self.moving.lock().await;
+        self.redeem_saved_now().await
+    }
+
+    async fn redeem_saved_now(&self) -> Result<(u64, usize), EcashError> {
         let (mut got, mut failed) = (0, 0);
         for id in self.db.kv_list(KV_APP, KV_SAVED).await? {
             let Some(bytes) = self.db.kv_read(KV_APP, KV_SAVED, &id).await? else {
@@ -944,9 +972,11 @@ impl Purse {
         Ok(self.db.kv_remove(KV_APP, KV_FAILED, id).await?)
     }
 
-    /// Finishes or rolls back interrupted operations, then mints invoices paid meanwhile.
+    /// Finishes or rolls back interrupted operations, then mints invoices paid meanwhile, then
+    /// makes every proof no open operation owns agree with the mint ([`Purse::reconcile`]).
     /// A mint that cannot be reached is left for the next try.
     pub async fn recover(&self) -> Recovered {
+        let _one_at_a_time = self.moving.lock().await;
         let mut out = Recovered::default();
         let urls: Vec<MintUrl> = match self.db.get_mints().await {
             Ok(m) => m.into_keys().collect(),
@@ -969,11 +999,93 @@ impl Purse {
             if let Ok(done) = wallet.finalize_pending_melts().await {
                 out.resolved += done.len();
             }
+            if self.reconcile(&wallet, &url).await.is_err() {
+                out.deferred += 1;
+            }
         }
-        if let Ok((sats, _)) = self.redeem_saved().await {
+        if let Ok((sats, _)) = self.redeem_saved_now().await {
             out.minted += sats;
         }
         out
+    }
+
+    /// After recovery, a proof counts only if the mint says it is unspent or it never left
+    /// the wallet. Every proof at `url` that no open operation owns is checked with the mint
+    /// (NUT-07): spent ones leave the wallet (cdk deletes them), and ones the mint calls
+    /// unspent but that an interrupted operation left reserved or pending come back to the
+    /// balance. Proofs of open operations (an unclaimed sent token, a payment in flight) are
+    /// left to those operations. Runs under `moving`, so no operation is half-way through.
+    async fn reconcile(&self, wallet: &Wallet, url: &MintUrl) -> Result<(), EcashError> {
+        let live: std::collections::HashSet<uuid::Uuid> = self
+            .db
+            .get_incomplete_sagas()
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let free: Vec<cdk_common::wallet::ProofInfo> = self
+            .db
+            .get_proofs(
+                Some(url.clone()),
+                Some(CurrencyUnit::Sat),
+                Some(vec![
+                    State::Unspent,
+                    State::Reserved,
+                    State::Pending,
+                    State::PendingSpent,
+                ]),
+                None,
+            )
+            .await?
+            .into_iter()
+            .filter(|p| p.used_by_operation.is_none_or(|op| !live.contains(&op)))
+            .collect();
+        for chunk in free.chunks(100) {
+            let proofs: cdk::nuts::Proofs = chunk.iter().map(|p| p.proof.clone()).collect();
+            let states = wallet.check_proofs_spent(proofs).await?;
+            let unspent = |p: &&cdk_common::wallet::ProofInfo| {
+                states
+                    .iter()
+                    .any(|st| st.y == p.y && st.state == State::Unspent)
+            };
+            // Proofs not from our words (a received token's inputs whose swap was cut off)
+            // are not ours until swapped: a fresh restore would not find them, and the sender
+            // can still take them back. They become a saved token (written first), leave the
+            // proofs, and are redeemed like any token received offline.
+            let foreign: cdk::nuts::Proofs = chunk
+                .iter()
+                .filter(|p| p.derivation_index.is_none())
+                .filter(unspent)
+                .map(|p| p.proof.clone())
+                .collect();
+            if !foreign.is_empty() {
+                let ys: Vec<_> = chunk
+                    .iter()
+                    .filter(|p| p.derivation_index.is_none())
+                    .filter(unspent)
+                    .map(|p| p.y)
+                    .collect();
+                let token = Token::new(url.clone(), foreign, None, CurrencyUnit::Sat);
+                self.save_token(&token.to_string()).await?;
+                self.db.update_proofs(vec![], ys).await?;
+            }
+            let stranded: Vec<cdk_common::wallet::ProofInfo> = chunk
+                .iter()
+                .filter(|p| p.derivation_index.is_some())
+                .filter(|p| p.state != State::Unspent)
+                .filter(unspent)
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.state = State::Unspent;
+                    p.used_by_operation = None;
+                    p
+                })
+                .collect();
+            if !stranded.is_empty() {
+                self.db.update_proofs(stranded, vec![]).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Open operations: unfinished sagas and unclaimed sent tokens.
@@ -995,6 +1107,7 @@ impl Purse {
 
     /// Takes back an unclaimed sent token (swaps its proofs to new ones of ours).
     pub async fn reclaim(&self, mint: &str, id: &str) -> Result<u64, EcashError> {
+        let _one_at_a_time = self.moving.lock().await;
         let wallet = self.known_wallet(mint).await?;
         let id =
             uuid::Uuid::from_str(id).map_err(|_| EcashError::Other("unknown operation".into()))?;
@@ -1017,13 +1130,61 @@ impl Purse {
 
     /// Restores from the seed at every known mint (NUT-09/NUT-13): returns the sats found.
     pub async fn restore(&self) -> Result<u64, EcashError> {
+        let _one_at_a_time = self.moving.lock().await;
         let mut found = 0;
         for url in self.db.get_mints().await?.into_keys() {
             let wallet = self.wallet_for(&url)?;
-            let r = wallet.restore().await?;
-            found += amount(r.unspent);
+            found += self.restore_at(&wallet, &url).await?;
         }
         Ok(found)
+    }
+
+    /// cdk's NUT-09/13 restore at one mint, with two of its side effects undone. It rewrites
+    /// every proof it finds as a fresh record with no owning operation, which would make an
+    /// unclaimed sent token spendable again (sats invented, then double-spent) and cut a
+    /// payment in flight off from its inputs: the proofs of open operations are put back as
+    /// they were. And it *adds* the highest index found to each keyset counter instead of
+    /// setting it, which on a used wallet jumps the counter past the gap a later restore from
+    /// the words scans (so that restore would stop early and miss newer proofs): the counter
+    /// is set to the larger of its old value and that index.
+    async fn restore_at(&self, wallet: &Wallet, url: &MintUrl) -> Result<u64, EcashError> {
+        let live: std::collections::HashSet<uuid::Uuid> = self
+            .db
+            .get_incomplete_sagas()
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let held: Vec<cdk_common::wallet::ProofInfo> = self
+            .db
+            .get_proofs(Some(url.clone()), None, None, None)
+            .await?
+            .into_iter()
+            .filter(|p| p.used_by_operation.is_some_and(|op| live.contains(&op)))
+            .collect();
+        let ids: Vec<cdk::nuts::Id> = self
+            .db
+            .get_mint_keysets(url.clone())
+            .await?
+            .unwrap_or_default()
+            .iter()
+            .map(|k| k.id)
+            .collect();
+        let mut before = Vec::with_capacity(ids.len());
+        for id in &ids {
+            before.push(self.db.keyset_counter(id).await);
+        }
+        let restored = wallet.restore().await;
+        for (id, old) in ids.iter().zip(before) {
+            let now = self.db.keyset_counter(id).await;
+            if now > old {
+                self.db.set_keyset_counter(id, old.max(now - old)).await?;
+            }
+        }
+        if !held.is_empty() {
+            self.db.update_proofs(held, vec![]).await?;
+        }
+        Ok(amount(restored?.unspent))
     }
 
     /// Every operation, newest first.
@@ -1037,7 +1198,13 @@ impl Purse {
                 id: t.id().to_string(),
                 incoming: t.direction == TransactionDirection::Incoming,
                 amount: amount(t.amount),
-                fee: amount(t.fee),
+                // A failed payment charged nothing: cdk keeps the fee reserve it had written
+                // while the payment was pending.
+                fee: if t.status == TransactionStatus::Failed {
+                    0
+                } else {
+                    amount(t.fee)
+                },
                 mint: t.mint_url.to_string(),
                 status: match t.status {
                     TransactionStatus::Pending => "pending".into(),

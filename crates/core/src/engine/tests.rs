@@ -7,6 +7,11 @@ use crate::ports::{ManualClock, OsRandom};
 use crate::store::memory::MemoryStore;
 use crate::vault::InlineKdf;
 
+/// A timer that never fires (the lock's grace period does not end in these tests).
+fn never() -> Sleep {
+    std::rc::Rc::new(|_| Box::pin(std::future::pending()))
+}
+
 const ABOUT: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 const PASS: &str = "correct horse battery staple";
@@ -18,6 +23,7 @@ fn start(store: MemoryStore) -> (LocalPool, WalletHandle) {
         OsRandom,
         ManualClock::new(42),
         InlineKdf,
+        never(),
     );
     pool.spawner().spawn_local(task).unwrap();
     (pool, handle)
@@ -109,6 +115,7 @@ fn no_storage_is_reported_plainly() {
         OsRandom,
         ManualClock::new(0),
         InlineKdf,
+        never(),
     );
     pool.spawner().spawn_local(task).unwrap();
     let status = pool.run_until(handle.status()).unwrap();
@@ -141,6 +148,7 @@ fn a_stopped_engine_is_reported_not_hung() {
         OsRandom,
         ManualClock::new(0),
         InlineKdf,
+        never(),
     );
     drop(task);
     let err = futures::executor::block_on(handle.status()).unwrap_err();

@@ -1,0 +1,135 @@
+//! A panic is never a frozen page. In a release build a Rust panic aborts the wasm instance,
+//! after which no Rust code runs again; so the hook builds the whole screen before the abort,
+//! with plain DOM and browser-native actions only: a link that reloads, and a button whose
+//! click handler is the browser's own `clipboard.writeText` bound to the details (no script of
+//! ours is needed after the instance is gone, and the CSP stays strict).
+
+use std::panic::PanicHookInfo;
+
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The screen's words, in the user's language (taken when the hook is installed).
+#[derive(Debug, Clone)]
+pub struct PanicTexts {
+    /// "Flash stopped unexpectedly".
+    pub title: String,
+    /// "Your money is safe…".
+    pub body: String,
+    /// "Reload".
+    pub reload: String,
+    /// "Copy error details".
+    pub copy: String,
+}
+
+/// Installs the hook (once; later calls replace the texts).
+pub fn install(texts: PanicTexts) {
+    std::panic::set_hook(Box::new(move |info| {
+        let details = details(info);
+        web_sys::console::error_1(&JsValue::from_str(&details));
+        let _ = show(&texts, &details);
+    }));
+}
+
+/// What the user may copy: where and what, with anything that looks like a key, a proof secret
+/// or a token replaced (a panic message can quote values it should not).
+pub fn details(info: &PanicHookInfo<'_>) -> String {
+    let message = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into());
+    let location = info
+        .location()
+        .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+        .unwrap_or_default();
+    format!(
+        "Flash {} panicked at {location}: {}",
+        env!("CARGO_PKG_VERSION"),
+        scrub(&message)
+    )
+}
+
+/// Replaces every run of 16 or more letters and digits (hex keys, bech32, base64 tokens) with
+/// `[redacted]`, and caps the length.
+pub fn scrub(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= 16 {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '+' || c == '/' || c == '=' {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out.chars().take(600).collect()
+}
+
+fn show(texts: &PanicTexts, details: &str) -> Result<(), JsValue> {
+    let window = web_sys::window().ok_or(JsValue::NULL)?;
+    let doc = window.document().ok_or(JsValue::NULL)?;
+    let body = doc.body().ok_or(JsValue::NULL)?;
+    let screen = doc.create_element("div")?;
+    screen.set_id("flash-crashed");
+    screen.set_attribute("role", "alertdialog")?;
+    screen.set_attribute("aria-modal", "true")?;
+    screen.set_attribute("aria-labelledby", "flash-crashed-title")?;
+    screen.set_attribute("data-testid", "crash-screen")?;
+    let title = doc.create_element("h1")?;
+    title.set_id("flash-crashed-title");
+    title.set_text_content(Some(&texts.title));
+    let text = doc.create_element("p")?;
+    text.set_text_content(Some(&texts.body));
+    let reload = doc.create_element("a")?;
+    let href = window.location().href().unwrap_or_else(|_| "/".into());
+    reload.set_attribute("href", &href)?;
+    reload.set_attribute("class", "button")?;
+    reload.set_attribute("data-testid", "crash-reload")?;
+    reload.set_text_content(Some(&texts.reload));
+    let copy = doc.create_element("button")?;
+    copy.set_attribute("type", "button")?;
+    copy.set_attribute("class", "secondary")?;
+    copy.set_attribute("data-testid", "crash-copy")?;
+    copy.set_text_content(Some(&texts.copy));
+    // The browser's own writeText, bound to the text: it runs without this (dead) instance.
+    let clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard"))?;
+    if let Ok(write) = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText")) {
+        if let Some(write) = write.dyn_ref::<js_sys::Function>() {
+            let bound = write.bind1(&clipboard, &JsValue::from_str(details));
+            copy.add_event_listener_with_callback("click", bound.unchecked_ref())?;
+        }
+    }
+    let pre = doc.create_element("pre")?;
+    pre.set_attribute("data-testid", "crash-details")?;
+    pre.set_text_content(Some(details));
+    for child in [&title, &text, &reload, &copy, &pre] {
+        screen.append_child(child)?;
+    }
+    body.append_child(&screen)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_scrubbed_from_details() {
+        let s = scrub("bad proof cashuBo2FteCJodHRwczovL21pbnQ and key 0123456789abcdef0123 at x");
+        assert!(
+            !s.contains("cashuBo2F") && !s.contains("0123456789abcdef"),
+            "{s}"
+        );
+        assert!(s.contains("bad proof") && s.contains("at x"));
+    }
+}
