@@ -102,11 +102,12 @@ pub fn App() -> impl IntoView {
     let tab = RwSignal::new(TabState::Checking);
     let engine: StoredValue<Option<WalletHandle>, LocalStorage> = StoredValue::new_local(None);
 
-    // When another tab takes over: wipe our keys first, then say so.
+    // When another tab takes over: wipe our keys and stop writing at once (two tabs must
+    // never write the wallet together; running operations resume from their sagas), then say so.
     let on_lost = move || {
         if let Some(h) = engine.get_value() {
             leptos::task::spawn_local(async move {
-                let _ = h.lock().await;
+                let _ = h.lock_now().await;
                 tab.set(TabState::Lost);
             });
         } else {

@@ -39,6 +39,21 @@ pub fn Activity() -> impl IntoView {
         let h = h4.clone();
         async move { h.saved_tokens().await.unwrap_or_default() }
     });
+    let h5 = handle.clone();
+    let failed = LocalResource::new(move || {
+        let _ = (revision(), refresh.get());
+        let h = h5.clone();
+        async move { h.failed_tokens().await.unwrap_or_default() }
+    });
+    let h6 = handle.clone();
+    let dismiss = Action::new_local(move |id: &String| {
+        let h = h6.clone();
+        let id = id.clone();
+        async move {
+            let _ = h.dismiss_failed(&id).await;
+            refresh.update(|n| *n += 1);
+        }
+    });
     let h3 = handle.clone();
     let reclaim = Action::new_local(move |(mint, id): &(String, String)| {
         let h = h3.clone();
@@ -84,6 +99,28 @@ pub fn Activity() -> impl IntoView {
                 view! {
                     <li data-testid="pending-item">
                         {format!("{} — {} sat — {}", p.kind, p.amount, p.mint)} " " {action}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    // Saved tokens that failed for good: kept with the reason and the token, never deleted
+    // behind the user's back, so they can copy it and try it elsewhere.
+    let failed_list = move || {
+        failed
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| {
+                let id = f.id.clone();
+                let token = f.token.clone();
+                view! {
+                    <li data-testid="failed-token">
+                        {format!("{} sat — {} — ", f.amount, f.mint)} {f.reason.user_message()}
+                        <textarea readonly rows="2" class="mono" aria-label=tr!("activity.failed_token")>{token}</textarea>
+                        <button type="button" class="secondary" on:click=move |_| { dismiss.dispatch(id.clone()); }>
+                            {tr!("activity.dismiss")}
+                        </button>
                     </li>
                 }
             })
@@ -138,6 +175,10 @@ pub fn Activity() -> impl IntoView {
                 })
             }}
             <ul data-testid="pending">{pending_list}</ul>
+            <Show when=move || failed.get().is_some_and(|f| !f.is_empty())>
+                <h3>{tr!("activity.could_not_redeem")}</h3>
+                <ul data-testid="failed-tokens">{failed_list}</ul>
+            </Show>
             {move || error.get().map(|e| view! { <p role="alert" class="error">{e}</p> })}
         </section>
         <section aria-labelledby="history-h" class="activity">

@@ -15,12 +15,15 @@ pub fn ChangePassphrase() -> impl IntoView {
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
+    // Off by default: a new passphrase usually means the old way in is no longer trusted.
+    let keep_passkey = RwSignal::new(false);
     let change = Action::new_local(move |(cur, new): &(String, String)| {
         let handle = handle.clone();
         let (cur, new) = (cur.clone(), new.clone());
+        let keep = keep_passkey.get_untracked();
         async move {
             handle
-                .change_passphrase(&cur, &new)
+                .change_passphrase(&cur, &new, keep)
                 .await
                 .map_err(|e| e.user_message())
         }
@@ -61,6 +64,11 @@ pub fn ChangePassphrase() -> impl IntoView {
                 <input id="changed-again" type="password" autocomplete="new-password" required
                     on:input=move |ev| again.set(event_target_value(&ev)) />
             </div>
+            <label class="check">
+                <input type="checkbox" prop:checked=keep_passkey
+                    on:change=move |ev| keep_passkey.set(event_target_checked(&ev)) />
+                {tr!("settings.change_keep_passkey")}
+            </label>
             <button type="submit" disabled=move || change.pending().get()>{tr!("settings.change_submit")}</button>
             {move || match outcome() {
                 Some(Ok(())) => view! { <p role="status">{tr!("settings.change_done")}</p> }.into_any(),

@@ -41,12 +41,25 @@ pub fn NostrKey(imported: bool, set: SetNsec) -> impl IntoView {
         set.dispatch(Some(nsec.get_untracked()));
         nsec.set(String::new());
     };
+    // Dropping the key changes the npub people pay and lock tokens to: asked once more. The
+    // engine keeps the dropped key to sign for tokens already locked to it.
+    let confirming = RwSignal::new(false);
     let body = if imported {
         view! {
             <p class="hint warning">{tr!("settings.nsec_imported")}</p>
-            <button type="button" class="secondary" on:click=move |_| { set.dispatch(None); }>
-                {tr!("settings.nsec_drop")}
-            </button>
+            <Show when=move || confirming.get() fallback=move || view! {
+                <button type="button" class="secondary" on:click=move |_| confirming.set(true)>
+                    {tr!("settings.nsec_drop")}
+                </button>
+            }>
+                <p role="alert" class="warning" data-testid="nsec-drop-confirm">{tr!("settings.nsec_drop_confirm")}</p>
+                <button type="button" on:click=move |_| { confirming.set(false); set.dispatch(None); }>
+                    {tr!("settings.nsec_drop_yes")}
+                </button>
+                <button type="button" class="secondary" on:click=move |_| confirming.set(false)>
+                    {tr!("settings.cancel")}
+                </button>
+            </Show>
         }
         .into_any()
     } else {

@@ -135,14 +135,17 @@ pub fn Settings() -> impl IntoView {
         h.passkey().await.ok().map(|p| p.is_some())
     });
     let change_handle = handle_for_backup.clone();
+    let passkey_pass = RwSignal::new(String::new());
     let change_passkey = Action::new_local(move |add: &bool| {
         let handle = change_handle.clone();
         let add = *add;
+        let pass = passkey_pass.get_untracked();
+        passkey_pass.set(String::new());
         async move {
             let result = if add {
                 match flash_browser::passkey::create().await {
                     Ok((id, salt, output)) => handle
-                        .add_passkey(id, salt, output)
+                        .add_passkey(&pass, id, salt, output)
                         .await
                         .map_err(|e| e.user_message()),
                     Err(e) => Err(e.user_message()),
@@ -168,9 +171,14 @@ pub fn Settings() -> impl IntoView {
             } else {
                 view! {
                     <p data-testid="passkey-status" class="hint">{tr!("settings.passkey_off")}</p>
-                    <button type="button" on:click=move |_| { change_passkey.dispatch(true); }>
-                        {tr!("settings.passkey_add")}
-                    </button>
+                    <form class="stack" on:submit=move |ev| { ev.prevent_default(); change_passkey.dispatch(true); }>
+                        <div class="field">
+                            <label for="passkey-passphrase">{tr!("settings.passkey_passphrase")}</label>
+                            <input id="passkey-passphrase" type="password" autocomplete="current-password" required
+                                prop:value=passkey_pass on:input=move |ev| passkey_pass.set(event_target_value(&ev)) />
+                        </div>
+                        <button type="submit">{tr!("settings.passkey_add")}</button>
+                    </form>
                 }
                 .into_any()
             };

@@ -75,7 +75,9 @@ describe("eCash", () => {
     await pasteToken(b, token);
     await b.getByTestId("token-amount").filter({ hasText: "100 sat" }).waitFor();
     await b.getByTestId("token-preview").filter({ hasText: "a new mint" }).waitFor();
-    await b.getByTestId("token-receive").click();
+    // A stranger's token never adds a mint silently: the user is asked, and says yes.
+    await b.getByTestId("token-new-mint").filter({ hasText: "mint you don't use" }).waitFor();
+    await b.getByRole("button", { name: "Add mint and receive" }).click();
     await b.getByTestId("token-received").filter({ hasText: "Received 100 sat" }).waitFor();
     await waitBalance(b, 100);
     await b.getByTestId("history-item").filter({ hasText: "+100 sat" }).waitFor();

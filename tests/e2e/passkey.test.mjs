@@ -21,6 +21,11 @@ describe("passkey unlock", () => {
 
     const nav = page.getByRole("navigation", { name: "Main" });
     await nav.getByRole("link", { name: "Settings" }).click();
+    // Enrolling needs the passphrase: a wrong one adds nothing.
+    await page.getByLabel("Your passphrase (needed to add a passkey)").fill("not the passphrase");
+    await page.getByRole("button", { name: "Add a passkey" }).click();
+    await page.getByRole("alert").filter({ hasText: "passphrase is not right" }).waitFor();
+    await page.getByLabel("Your passphrase (needed to add a passkey)").fill(PASS);
     await page.getByRole("button", { name: "Add a passkey" }).click();
     await page.getByTestId("passkey-status").filter({ hasText: "A passkey can unlock this wallet" }).waitFor();
 

@@ -224,6 +224,12 @@ describe("key vault", () => {
     await page.getByTestId("npub").filter({ hasText: "npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu" }).waitFor();
     assert.equal(await page.getByTestId("bip84-address").textContent(), derived.address);
     await page.getByRole("button", { name: "Use the key from my recovery words" }).click();
+    // Asked once more; Cancel keeps the imported key.
+    await page.getByTestId("nsec-drop-confirm").waitFor();
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByTestId("npub").filter({ hasText: "npub1zutzeysacnf9rru6zqwmxd54mud0k44tst6l70ja5mhv8jjumytsd2x7nu" }).waitFor();
+    await page.getByRole("button", { name: "Use the key from my recovery words" }).click();
+    await page.getByRole("button", { name: "Yes, switch back" }).click();
     await page.getByTestId("npub").filter({ hasText: derived.npub }).waitFor();
     await context.close();
   });

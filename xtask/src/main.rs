@@ -18,7 +18,9 @@ const USAGE: &str = "usage: cargo xtask <command>
   dev [--port N] build the PWA (release), start the local stack, print the URLs; Ctrl-C stops
   test           fmt, clippy (native + wasm32), native tests, browser tests, end-to-end tests
   bench          sizes (raw/gzip/brotli), cold/warm load, unlock and eCash receive times in headless Chromium
-  dist           build the release PWA into dist/";
+  dist           build the release PWA into dist/
+  fuzz [target] [--secs N] [--execs N]
+                 fuzz every parser of outside input (default 10 s per target; `--list` names them)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         Some("dev") => dev(&root, &args[1..]),
         Some("test") => test(&root),
         Some("bench") => bench(&root),
+        Some("fuzz") => fuzz(&root, &args[1..]),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -46,6 +49,22 @@ fn main() -> ExitCode {
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// Runs the fuzzer (`crates/fuzz`), built with the dev profile the tests already built.
+fn fuzz(root: &Path, rest: &[String]) -> Result<(), Failed> {
+    let root_arg = root.to_string_lossy().to_string();
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--package",
+        "flash-fuzz",
+        "--",
+        "--root",
+        &root_arg,
+    ];
+    args.extend(rest.iter().map(String::as_str));
+    cmd(root, "cargo", &args).run()
 }
 
 /// The sandbox binary, built with the dev profile so tests and `dev` share one build.
@@ -91,7 +110,18 @@ fn test(root: &Path) -> Result<(), Failed> {
     cmd(root, "cargo", &["fmt", "--all", "--check"]).run()?;
 
     sh::step("clippy (native)");
-    let native = ["-p", "flash-core", "-p", "flash-sandbox", "-p", "xtask"];
+    let native = [
+        "-p",
+        "flash-core",
+        "-p",
+        "flash-sandbox",
+        "-p",
+        "flash-headers",
+        "-p",
+        "flash-fuzz",
+        "-p",
+        "xtask",
+    ];
     let mut args = vec!["clippy", "--all-targets"];
     args.extend(native);
     args.extend(["--", "-D", "warnings"]);
@@ -126,6 +156,9 @@ fn test(root: &Path) -> Result<(), Failed> {
     args.extend(native);
     cmd(root, "cargo", &args).run()?;
     locales::check(root)?;
+
+    sh::step("fuzz (briefly, from the committed corpus; `cargo xtask fuzz` for long runs)");
+    fuzz(root, &["--secs".to_string(), "3".to_string()])?;
 
     sh::step("browser tests (wasm-bindgen-test, headless Chromium)");
     cmd(

@@ -10,6 +10,7 @@ use crate::random::BrowserRandom;
 /// Spawns the engine on the current page and returns the handle the UI keeps in context. The
 /// engine opens IndexedDB itself; commands sent meanwhile wait for it.
 pub fn start_engine() -> WalletHandle {
+    flash_core::ecash::transport::set_timer(|ms| Box::pin(crate::timer::sleep(ms)));
     let (handle, task) = flash_core::spawn_engine(
         IdbStore::open(DB_NAME),
         BrowserRandom,

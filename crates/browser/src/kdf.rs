@@ -33,18 +33,37 @@ fn request(passphrase: &[u8], salt: &[u8], params: &KdfParams) -> Object {
     msg
 }
 
+/// How long one derivation may take in the worker before it is given up (a phone at the
+/// maximum parameters stays well inside this; a hung worker does not hold the unlock forever).
+const KDF_TIMEOUT_MS: f64 = 60_000.0;
+
+/// Why the worker path failed: no worker could start here (then the page derives inline), or
+/// it started and then crashed or hung (then the page must not retry on its own thread: the
+/// same parameters would freeze or kill the page).
+enum WorkerFailure {
+    Unavailable,
+    Crashed(String),
+}
+
 /// Runs one derivation in a fresh worker; resolves to the worker's reply object.
-async fn in_worker(msg: Object) -> Result<JsValue, JsValue> {
-    let worker = web_sys::Worker::new(WORKER_URL)?;
+async fn in_worker(msg: Object) -> Result<JsValue, WorkerFailure> {
+    let worker = web_sys::Worker::new(WORKER_URL).map_err(|_| WorkerFailure::Unavailable)?;
     let w = worker.clone();
+    // Whether the worker loaded and took the request: a failure before that means no worker
+    // can run here (the page may derive inline); after it, the derivation itself died.
+    let started = std::rc::Rc::new(std::cell::Cell::new(false));
+    let started_in_worker = started.clone();
     let promise = Promise::new(&mut |resolve, reject| {
+        let started = started_in_worker.clone();
         let w2 = w.clone();
         let msg = msg.clone();
         let reject_on_error = reject.clone();
+        let reject_timeout = reject.clone();
         let on_message =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
                 let data = e.data();
                 if data.as_string().as_deref() == Some("ready") {
+                    started.set(true);
                     if let Err(err) = w2.post_message(&msg) {
                         let _ = reject.call1(&JsValue::NULL, &err);
                     }
@@ -59,10 +78,26 @@ async fn in_worker(msg: Object) -> Result<JsValue, JsValue> {
         });
         w.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
+        let reject_on_timeout = reject_timeout.clone();
+        let on_timeout = Closure::once_into_js(move || {
+            let _ = reject_on_timeout.call1(&JsValue::NULL, &JsValue::from_str("timed out"));
+        });
+        let global = js_sys::global();
+        if let Ok(set_timeout) = Reflect::get(&global, &JsValue::from_str("setTimeout")) {
+            if let Some(f) = set_timeout.dyn_ref::<js_sys::Function>() {
+                let _ = f.call2(&global, &on_timeout, &JsValue::from_f64(KDF_TIMEOUT_MS));
+            }
+        }
     });
     let result = JsFuture::from(promise).await;
     worker.terminate();
-    result
+    result.map_err(|e| {
+        if started.get() {
+            WorkerFailure::Crashed(e.as_string().unwrap_or_else(|| "the worker stopped".into()))
+        } else {
+            WorkerFailure::Unavailable
+        }
+    })
 }
 
 impl Kdf for WorkerKdf {
@@ -75,7 +110,11 @@ impl Kdf for WorkerKdf {
         let reply = match in_worker(request(passphrase, salt, params)).await {
             Ok(reply) => reply,
             // No worker here (blocked, or an old browser): correctness over smoothness.
-            Err(_) => return InlineKdf.derive(passphrase, salt, params).await,
+            Err(WorkerFailure::Unavailable) => {
+                return InlineKdf.derive(passphrase, salt, params).await
+            }
+            // It ran and died (out of memory) or hung: never again on the page's thread.
+            Err(WorkerFailure::Crashed(why)) => return Err(VaultError::Kdf(why)),
         };
         let key = Reflect::get(&reply, &JsValue::from_str("key")).unwrap_or(JsValue::UNDEFINED);
         if key.is_undefined() {

@@ -72,7 +72,33 @@ pub fn scrub(text: &str) -> String {
         }
     }
     flush(&mut run, &mut out);
-    out.chars().take(600).collect()
+    scrub_words(&out).chars().take(600).collect()
+}
+
+/// Replaces every run of three or more recovery words in a row (a phrase quoted in a message)
+/// with `[redacted]`.
+fn scrub_words(text: &str) -> String {
+    let tokens: Vec<&str> = text.split(' ').collect();
+    let is_word = |t: &str| {
+        let w = t.trim_matches(|c: char| !c.is_ascii_alphabetic());
+        !w.is_empty() && flash_core::keys::is_recovery_word(&w.to_ascii_lowercase())
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut j = i;
+        while j < tokens.len() && is_word(tokens[j]) {
+            j += 1;
+        }
+        if j - i >= 3 {
+            out.push("[redacted]");
+            i = j;
+        } else {
+            out.push(tokens[i]);
+            i += 1;
+        }
+    }
+    out.join(" ")
 }
 
 fn show(texts: &PanicTexts, details: &str) -> Result<(), JsValue> {
@@ -131,5 +157,7 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("bad proof") && s.contains("at x"));
+        let w = scrub("failed on \"abandon ability able about above absent\" here");
+        assert!(!w.contains("abandon") && !w.contains("absent"), "{w}");
     }
 }

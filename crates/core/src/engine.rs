@@ -148,6 +148,7 @@ enum Command {
         reply: Reply<Identity>,
     },
     Lock(oneshot::Sender<()>),
+    LockNow(oneshot::Sender<()>),
     Identity(Reply<Identity>),
     ExportBackup(Reply<Vec<u8>>),
     ImportBackup {
@@ -162,9 +163,11 @@ enum Command {
     ChangePassphrase {
         current: Zeroizing<String>,
         new: Zeroizing<String>,
+        keep_passkey: bool,
         reply: Reply<()>,
     },
     AddPasskey {
+        passphrase: Zeroizing<String>,
         credential_id: Vec<u8>,
         prf_salt: Vec<u8>,
         prf_output: Zeroizing<Vec<u8>>,
@@ -250,6 +253,17 @@ impl WalletHandle {
         answer.await.map_err(|_| EngineError::Stopped)
     }
 
+    /// Locks at once, dropping running jobs where they stand (their sagas are durable and
+    /// resume at the next unlock): for when another tab has taken over the wallet, which must
+    /// never be written by two tabs at the same time.
+    pub async fn lock_now(&self) -> Result<(), EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .unbounded_send(Command::LockNow(reply))
+            .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)
+    }
+
     /// The encrypted backup file (needs an unlocked wallet). Call
     /// [`WalletHandle::backup_saved`] once it has been handed to the user.
     pub async fn export_backup(&self) -> Result<Vec<u8>, EngineError> {
@@ -282,13 +296,20 @@ impl WalletHandle {
     }
 
     /// Re-wraps the data key under `new` after checking `current` (needs unlocked); records are
-    /// not re-encrypted.
-    pub async fn change_passphrase(&self, current: &str, new: &str) -> Result<(), EngineError> {
+    /// not re-encrypted. A passkey set up before stays only with `keep_passkey` (a new
+    /// passphrase often means the old way in was compromised).
+    pub async fn change_passphrase(
+        &self,
+        current: &str,
+        new: &str,
+        keep_passkey: bool,
+    ) -> Result<(), EngineError> {
         let current = Zeroizing::new(current.to_string());
         let new = Zeroizing::new(new.to_string());
         self.ask(|reply| Command::ChangePassphrase {
             current,
             new,
+            keep_passkey,
             reply,
         })
         .await
@@ -306,15 +327,20 @@ impl WalletHandle {
         self.ask(Command::Passkey).await
     }
 
-    /// Adds a passkey unlock from its credential id, PRF salt and PRF output (needs unlocked).
+    /// Adds a passkey unlock from its credential id, PRF salt and PRF output (needs unlocked
+    /// and the passphrase: someone at an unlocked wallet must not enrol their own
+    /// authenticator and come back later).
     pub async fn add_passkey(
         &self,
+        passphrase: &str,
         credential_id: Vec<u8>,
         prf_salt: Vec<u8>,
         prf_output: Vec<u8>,
     ) -> Result<(), EngineError> {
         let prf_output = Zeroizing::new(prf_output);
+        let passphrase = Zeroizing::new(passphrase.to_string());
         self.ask(|reply| Command::AddPasskey {
+            passphrase,
             credential_id,
             prf_salt,
             prf_output,
@@ -898,6 +924,13 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             Command::Unlock { passphrase, reply } => {
                 let _ = reply.send(self.unlock(&passphrase).await);
             }
+            Command::LockNow(reply) => {
+                self.lock();
+                for waiter in self.lock_waiters.drain(..) {
+                    let _ = waiter.send(());
+                }
+                let _ = reply.send(());
+            }
             Command::Lock(reply) => {
                 if matches!(self.phase, Phase::Unlocked { .. }) {
                     // The run loop locks once the running jobs are done (or the grace ends).
@@ -948,20 +981,28 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             Command::ChangePassphrase {
                 current,
                 new,
+                keep_passkey,
                 reply,
             } => {
                 let result = match (&self.phase, passphrase::assess(&new)) {
                     (_, (_, Some(w))) => Err(EngineError::WeakPassphrase(w)),
-                    (Phase::Unlocked { vault, .. }, _) => vault
-                        .change_passphrase(
-                            &current,
-                            &new,
-                            KdfParams::DEFAULT,
-                            &self.random,
-                            &self.kdf,
-                        )
-                        .await
-                        .map_err(EngineError::from),
+                    (Phase::Unlocked { vault, .. }, _) => {
+                        let changed = vault
+                            .change_passphrase(
+                                &current,
+                                &new,
+                                KdfParams::DEFAULT,
+                                &self.random,
+                                &self.kdf,
+                            )
+                            .await;
+                        match changed {
+                            Ok(()) if !keep_passkey => {
+                                vault.remove_passkey().await.map_err(EngineError::from)
+                            }
+                            other => other.map_err(EngineError::from),
+                        }
+                    }
                     _ => Err(EngineError::Locked),
                 };
                 let _ = reply.send(result);
@@ -982,16 +1023,22 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 }));
             }
             Command::AddPasskey {
+                passphrase,
                 credential_id,
                 prf_salt,
                 prf_output,
                 reply,
             } => {
                 let result = match &self.phase {
-                    Phase::Unlocked { vault, .. } => vault
-                        .add_passkey(credential_id, prf_salt, &prf_output, &self.random)
-                        .await
-                        .map_err(EngineError::from),
+                    Phase::Unlocked { vault, .. } => {
+                        match vault.check_passphrase(&passphrase, &self.kdf).await {
+                            Ok(()) => vault
+                                .add_passkey(credential_id, prf_salt, &prf_output, &self.random)
+                                .await
+                                .map_err(EngineError::from),
+                            Err(e) => Err(e.into()),
+                        }
+                    }
                     _ => Err(EngineError::Locked),
                 };
                 let _ = reply.send(result);

@@ -94,6 +94,12 @@ pub fn generate(words: usize, rng: &impl Random) -> Result<bip39::Mnemonic, Mnem
         .map_err(|e| MnemonicError::Derivation(e.to_string()))
 }
 
+/// Whether `word` is one of the English BIP39 recovery words (for scrubbing them from text
+/// that may be shown or copied, such as a crash report).
+pub fn is_recovery_word(word: &str) -> bool {
+    bip39::Language::English.find_word(word).is_some()
+}
+
 /// Parses what a user typed: case and extra spaces do not matter; errors name the bad word.
 pub fn parse(input: &str) -> Result<bip39::Mnemonic, MnemonicError> {
     // Copies of the words are wiped when dropped, like the phrase they come from.

@@ -129,3 +129,141 @@ async fn a_backup_file_restores_ecash_mints_pending_and_history_on_a_fresh_devic
         })
         .await;
 }
+
+/// Issue 8, finding 4: a lock (idle, take-over, update) while a receive waits for the mint's
+/// answer lets it finish and land its writes first: after unlock the balance is exact without
+/// any NUT-09 restore, and the person who pressed Receive hears "received", not "locked".
+#[tokio::test]
+async fn a_lock_mid_receive_waits_for_the_money_in_motion() {
+    use crate::fault_proxy::{Fault, FaultProxy};
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let m = start_mint("lock-mid").await;
+            let addr = m.url.trim_start_matches("http://").parse().unwrap();
+            let proxy = FaultProxy::start(addr).await;
+            let a = engine(MemoryStore::new());
+            let phrase = a.new_phrase(12).await.unwrap();
+            a.setup(&phrase, PASS).await.unwrap();
+            a.add_mint(&proxy.url).await.unwrap();
+            fund_engine(&a, &proxy.url, 100).await;
+            let (s, _) = purse(78);
+            s.add_mint(&proxy.url).await.unwrap();
+            fund(&s, &proxy.url, 64).await;
+            let token = s
+                .send(&proxy.url, 50, None, false, None)
+                .await
+                .unwrap()
+                .token;
+
+            let (arrived, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+            proxy.inject(
+                "/v1/swap",
+                Fault::Hold {
+                    arrived: arrived.clone(),
+                    release: release.clone(),
+                },
+                1,
+            );
+            let rx = {
+                let a = a.clone();
+                tokio::task::spawn_local(async move { a.receive_token(&token, false).await })
+            };
+            arrived.notified().await; // the mint has swapped; its answer is on hold
+            let locking = {
+                let a = a.clone();
+                tokio::task::spawn_local(async move { a.lock().await })
+            };
+            tokio::task::yield_now().await;
+            assert!(!locking.is_finished(), "the lock waits for the receive");
+            release.notify_one();
+            locking.await.unwrap().unwrap();
+            assert_eq!(a.status().await.unwrap().state, WalletState::Locked);
+            assert_eq!(
+                rx.await.unwrap().unwrap().amount,
+                50,
+                "the receive finished"
+            );
+            let restores_before = proxy
+                .seen()
+                .iter()
+                .filter(|r| r.contains("/v1/restore"))
+                .count();
+            a.unlock(PASS).await.unwrap();
+            assert_eq!(
+                a.recover().await.unwrap().resolved,
+                0,
+                "nothing was left open"
+            );
+            assert_eq!(a.status().await.unwrap().balance.0, 150);
+            let restores_after = proxy
+                .seen()
+                .iter()
+                .filter(|r| r.contains("/v1/restore"))
+                .count();
+            assert_eq!(
+                restores_before, restores_after,
+                "no NUT-09 restore was needed"
+            );
+            m.server.stop().await;
+        })
+        .await;
+}
+
+/// Issue 8, finding 5: a token locked to an nsec the wallet used before (dropped since) is
+/// still redeemed: every key the wallet has owned signs.
+#[tokio::test]
+async fn a_token_locked_to_a_dropped_nsec_is_still_redeemed() {
+    use bitcoin::bech32::{Bech32, Hrp};
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let m = start_mint("old-nsec").await;
+            let a = engine(MemoryStore::new());
+            let phrase = a.new_phrase(12).await.unwrap();
+            a.setup(&phrase, PASS).await.unwrap();
+            a.add_mint(&m.url).await.unwrap();
+            let secret = [0x5a; 32];
+            let nsec =
+                bitcoin::bech32::encode::<Bech32>(Hrp::parse("nsec").unwrap(), &secret).unwrap();
+            let imported = a.set_nsec(Some(&nsec)).await.unwrap();
+            assert!(imported.nostr_imported);
+            // Someone locks a token to the imported npub; meanwhile the user drops that key.
+            let (b, _) = purse(79);
+            b.add_mint(&m.url).await.unwrap();
+            fund(&b, &m.url, 64).await;
+            let lock = flash_core::ecash::purse::Lock {
+                to: imported.npub.clone(),
+                refund_after_secs: None,
+            };
+            let token = b
+                .send(&m.url, 40, None, false, Some(lock))
+                .await
+                .unwrap()
+                .token;
+            let back = a.set_nsec(None).await.unwrap();
+            assert_ne!(back.npub, imported.npub);
+            let got = a.receive_token(&token, false).await.unwrap();
+            assert_eq!(got.amount, 40);
+            // And after a lock and unlock (keys reloaded from the vault), still.
+            let token2 = b
+                .send(
+                    &m.url,
+                    20,
+                    None,
+                    false,
+                    Some(flash_core::ecash::purse::Lock {
+                        to: imported.npub.clone(),
+                        refund_after_secs: None,
+                    }),
+                )
+                .await
+                .unwrap()
+                .token;
+            a.lock().await.unwrap();
+            a.unlock(PASS).await.unwrap();
+            assert_eq!(a.receive_token(&token2, false).await.unwrap().amount, 20);
+            m.server.stop().await;
+        })
+        .await;
+}

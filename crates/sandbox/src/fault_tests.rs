@@ -520,3 +520,27 @@ async fn a_send_killed_after_any_of_its_writes_leaves_the_truth() {
 async fn a_receive_killed_after_any_of_its_writes_leaves_the_truth() {
     assert!(killed_after_every_write(Op::Receive, 200).await > 2);
 }
+
+/// Review finding: cdk closes an online send's saga at recovery although its token may still
+/// be unclaimed; its proofs must stay out of the balance (and in sight under Pending).
+#[tokio::test]
+async fn an_unclaimed_sent_token_never_comes_back_into_the_balance() {
+    let (m, proxy) = proxied("fm-sent-unclaimed").await;
+    let (a, journal) = funded(54, &proxy, 512).await;
+    let lock_free = a.send(&proxy.url, 77, None, false, None).await.unwrap();
+    assert_eq!(a.balance().await.unwrap(), 512 - 77);
+    for _ in 0..2 {
+        a.recover().await;
+        assert_eq!(a.balance().await.unwrap(), 512 - 77, "after recovery");
+    }
+    let a = reopen(54, &journal);
+    a.recover().await;
+    assert_eq!(a.balance().await.unwrap(), 512 - 77, "after a restart");
+    let held: u64 = a.pending().await.unwrap().iter().map(|p| p.amount).sum();
+    assert_eq!(held, 77, "still in sight");
+    // The receiver can still claim it.
+    let (b, _) = purse(55);
+    b.add_mint(&proxy.url).await.unwrap();
+    assert_eq!(b.receive(&lock_free.token, false).await.unwrap().amount, 77);
+    m.server.stop().await;
+}

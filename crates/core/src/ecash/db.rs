@@ -684,17 +684,20 @@ impl database::WalletDatabase<Error> for EcashDb {
         keysets: Vec<KeySetInfo>,
     ) -> Result<(), Error> {
         self.change(|t| {
+            // The first mint a keyset was seen at keeps it (ids are global), and only that mint
+            // may update it: another mint listing the same id (a hostile copy) changes nothing,
+            // neither the owner nor the fee, unit or active flag cdk spends by. Keys are
+            // checked against their id (`add_keys`), so a copied id cannot bring other keys.
             let edits = keysets
                 .into_iter()
-                .map(|info| {
-                    // The first mint a keyset was seen at keeps it (ids are global).
-                    let owner = t
-                        .keysets
+                .filter(|info| {
+                    t.keysets
                         .get(&key::keyset(&info.id))
-                        .map(|k| k.0.clone())
-                        .unwrap_or_else(|| mint_url.clone());
+                        .is_none_or(|(owner, _)| *owner == mint_url)
+                })
+                .map(|info| {
                     Edit::put(Record::Keyset {
-                        mint_url: owner,
+                        mint_url: mint_url.clone(),
                         info,
                     })
                 })

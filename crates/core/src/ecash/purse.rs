@@ -194,8 +194,8 @@ pub struct Received {
 }
 
 /// A saved token that could not be redeemed for good: kept (never deleted) with the reason,
-/// so the user can see it, copy it and try it elsewhere.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// so the user can see it, copy it and try it elsewhere. Its `Debug` leaves the token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct FailedToken {
     /// Stable id (hash of the token).
     pub id: String,
@@ -207,6 +207,17 @@ pub struct FailedToken {
     pub reason: EcashError,
     /// The token itself, to copy.
     pub token: String,
+}
+
+impl std::fmt::Debug for FailedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailedToken")
+            .field("id", &self.id)
+            .field("mint", &self.mint)
+            .field("amount", &self.amount)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether every proof in `token` carries a DLEQ proof (NUT-12).
@@ -451,6 +462,12 @@ impl Purse {
 
     /// Adds a mint: fetches its info and keysets and keeps them.
     pub async fn add_mint(&self, url: &str) -> Result<MintView, EcashError> {
+        let _one_at_a_time = self.moving.lock().await;
+        self.add_mint_now(url).await
+    }
+
+    /// [`Purse::add_mint`] for callers that already hold `moving`.
+    async fn add_mint_now(&self, url: &str) -> Result<MintView, EcashError> {
         let url = parse_url(url)?;
         let wallet = self.wallet_for(&url)?;
         let info = wallet.fetch_mint_info().await?;
@@ -646,12 +663,35 @@ impl Purse {
                 let prepared = wallet.prepare_melt(quote_id, HashMap::new()).await?;
                 prepared.confirm_prefer_async().await?
             }
-            other => other?,
+            Err(e) => {
+                return Err(match EcashError::from(e) {
+                    // The mint may have taken it (a timeout, a dropped answer): the saga is
+                    // open, so this is "pending", never "failed" (which invites paying twice).
+                    EcashError::Unreachable(_) if self.melt_open(quote_id).await => {
+                        EcashError::PaymentPending
+                    }
+                    other => other,
+                });
+            }
+            Ok(outcome) => outcome,
         };
         match outcome {
             cdk::wallet::MeltOutcome::Paid(done) => finalized(done).map(Some),
             cdk::wallet::MeltOutcome::Pending(_) => Ok(None),
         }
+    }
+
+    /// Whether an unfinished saga holds the melt of `quote_id`.
+    async fn melt_open(&self, quote_id: &str) -> bool {
+        self.db
+            .get_incomplete_sagas()
+            .await
+            .map(|sagas| {
+                sagas
+                    .iter()
+                    .any(|s| s.quote_id.as_deref() == Some(quote_id))
+            })
+            .unwrap_or(true)
     }
 
     /// Checks a payment in flight once: `Some` when settled, `None` while pending; an error
@@ -661,6 +701,7 @@ impl Purse {
         mint: &str,
         quote_id: &str,
     ) -> Result<Option<Paid>, EcashError> {
+        let _one_at_a_time = self.moving.lock().await;
         let wallet = self.known_wallet(mint).await?;
         let done = wallet.finalize_pending_melts().await?;
         if let Some(ours) = done.into_iter().find(|d| d.quote_id() == quote_id) {
@@ -789,7 +830,7 @@ impl Purse {
             if !add_new_mint {
                 return Err(EcashError::NewMint(url.to_string()));
             }
-            self.add_mint(&url.to_string()).await?;
+            self.add_mint_now(&url.to_string()).await?;
         }
         let wallet = self.wallet_for(&url)?;
         let offline_proof = has_dleq(&token);
@@ -1028,12 +1069,10 @@ impl Purse {
             .get_proofs(
                 Some(url.clone()),
                 Some(CurrencyUnit::Sat),
-                Some(vec![
-                    State::Unspent,
-                    State::Reserved,
-                    State::Pending,
-                    State::PendingSpent,
-                ]),
+                // Not PendingSpent: those are in a token that may be in someone's hands
+                // (cdk writes a send's token proofs with no owning operation), so the mint's
+                // "unspent" only means "not claimed yet". They stay out of the balance.
+                Some(vec![State::Unspent, State::Reserved, State::Pending]),
                 None,
             )
             .await?
@@ -1101,6 +1140,35 @@ impl Purse {
                 reclaimable: saga.kind.to_string() == "send",
             });
         }
+        // Token proofs no open operation tracks (cdk closes a send's saga at recovery while
+        // its token may still be unclaimed): shown, per mint, so no sat is out of sight.
+        let live: std::collections::HashSet<uuid::Uuid> = self
+            .db
+            .get_incomplete_sagas()
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let mut sent: BTreeMap<String, u64> = BTreeMap::new();
+        for p in self
+            .db
+            .get_proofs(None, None, Some(vec![State::PendingSpent]), None)
+            .await?
+        {
+            if p.used_by_operation.is_none_or(|op| !live.contains(&op)) {
+                *sent.entry(p.mint_url.to_string()).or_default() += amount(p.proof.amount);
+            }
+        }
+        for (mint, sats) in sent {
+            out.push(PendingItem {
+                id: format!("sent-{mint}"),
+                kind: "sent".into(),
+                amount: sats,
+                mint,
+                since: 0,
+                reclaimable: false,
+            });
+        }
         out.sort_by_key(|p| std::cmp::Reverse(p.since));
         Ok(out)
     }
@@ -1116,6 +1184,7 @@ impl Purse {
 
     /// Checks unclaimed sent tokens with the mint (NUT-07); claimed ones leave Pending.
     pub async fn check_sent(&self) -> Result<usize, EcashError> {
+        let _one_at_a_time = self.moving.lock().await;
         let mut claimed = 0;
         for url in self.db.get_mints().await?.into_keys() {
             let wallet = self.wallet_for(&url)?;
@@ -1160,7 +1229,10 @@ impl Purse {
             .get_proofs(Some(url.clone()), None, None, None)
             .await?
             .into_iter()
-            .filter(|p| p.used_by_operation.is_some_and(|op| live.contains(&op)))
+            .filter(|p| {
+                p.state == State::PendingSpent
+                    || p.used_by_operation.is_some_and(|op| live.contains(&op))
+            })
             .collect();
         let ids: Vec<cdk::nuts::Id> = self
             .db

@@ -10,9 +10,49 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
-/// cdk's transport without NUT-19 replays.
+/// cdk's transport without NUT-19 replays, and (in the browser) with a deadline on every
+/// request: a mint that never answers must not hold a payment, a lock or an unlock forever.
 #[derive(Debug, Clone, Default)]
 pub struct MintTransport(Async);
+
+/// How long one mint request may take before it fails as "timed out" (the operation's saga
+/// is durable either way, so a late answer is found out by recovery).
+pub const MINT_TIMEOUT_MS: u32 = 20_000;
+
+/// The page's timer, given by the browser crate at start-up (`set_timer`).
+#[cfg(target_arch = "wasm32")]
+static TIMER: std::sync::OnceLock<fn(u32) -> futures::future::LocalBoxFuture<'static, ()>> =
+    std::sync::OnceLock::new();
+
+/// Installs the timer mint requests are timed with (browser only; native builds rely on the
+/// HTTP client's own timeouts).
+#[cfg(target_arch = "wasm32")]
+pub fn set_timer(timer: fn(u32) -> futures::future::LocalBoxFuture<'static, ()>) {
+    let _ = TIMER.set(timer);
+}
+
+/// `request`, or [`HttpError::Timeout`] after [`MINT_TIMEOUT_MS`].
+#[cfg(target_arch = "wasm32")]
+async fn deadline<T>(
+    request: impl std::future::Future<Output = Result<T, HttpError>>,
+) -> Result<T, HttpError> {
+    let Some(timer) = TIMER.get() else {
+        return request.await;
+    };
+    let sleep = timer(MINT_TIMEOUT_MS);
+    futures::pin_mut!(request);
+    match futures::future::select(request, sleep).await {
+        futures::future::Either::Left((result, _)) => result,
+        futures::future::Either::Right(_) => Err(HttpError::Timeout),
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn deadline<T>(
+    request: impl std::future::Future<Output = Result<T, HttpError>>,
+) -> Result<T, HttpError> {
+    request.await
+}
 
 /// Removes the NUT-19 entry from a mint's `/v1/info` answer.
 fn without_replay(mut info: serde_json::Value) -> serde_json::Value {
@@ -39,11 +79,11 @@ impl Transport for MintTransport {
         R: DeserializeOwned,
     {
         if url.path().ends_with("/v1/info") {
-            let info: serde_json::Value = self.0.http_get(url, auth).await?;
+            let info: serde_json::Value = deadline(self.0.http_get(url, auth)).await?;
             return serde_json::from_value(without_replay(info))
                 .map_err(|e| HttpError::Other(e.to_string()));
         }
-        self.0.http_get(url, auth).await
+        deadline(self.0.http_get(url, auth)).await
     }
 
     async fn http_get_raw(
@@ -51,7 +91,7 @@ impl Transport for MintTransport {
         url: Url,
         auth: Option<AuthToken>,
     ) -> Result<RawResponse, HttpError> {
-        self.0.http_get_raw(url, auth).await
+        deadline(self.0.http_get_raw(url, auth)).await
     }
 
     async fn http_post<P, R>(
@@ -64,7 +104,7 @@ impl Transport for MintTransport {
         P: Serialize + Send + Sync,
         R: DeserializeOwned,
     {
-        self.0.http_post(url, auth_token, payload).await
+        deadline(self.0.http_post(url, auth_token, payload)).await
     }
 
     async fn http_post_form_raw<P>(
@@ -76,7 +116,7 @@ impl Transport for MintTransport {
     where
         P: Serialize + Send + Sync,
     {
-        self.0.http_post_form_raw(url, auth_token, payload).await
+        deadline(self.0.http_post_form_raw(url, auth_token, payload)).await
     }
 }
 

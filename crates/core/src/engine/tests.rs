@@ -194,14 +194,14 @@ fn changing_the_passphrase_keeps_the_wallet() {
     let (mut pool, handle) = start(store.clone());
     let id = pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
     let weak = pool
-        .run_until(handle.change_passphrase(PASS, "short"))
+        .run_until(handle.change_passphrase(PASS, "short", false))
         .unwrap_err();
     assert_eq!(weak, EngineError::WeakPassphrase(Weakness::TooShort));
     let wrong = pool
-        .run_until(handle.change_passphrase("not the passphrase", "a brand new passphrase"))
+        .run_until(handle.change_passphrase("not the passphrase", "a brand new passphrase", false))
         .unwrap_err();
     assert_eq!(wrong, EngineError::Vault(VaultError::WrongPassphrase));
-    pool.run_until(handle.change_passphrase(PASS, "a brand new passphrase"))
+    pool.run_until(handle.change_passphrase(PASS, "a brand new passphrase", false))
         .unwrap();
     pool.run_until(handle.lock()).unwrap();
     assert_eq!(
@@ -245,4 +245,34 @@ fn an_imported_nsec_replaces_the_derived_nostr_key_until_dropped() {
         "kept, encrypted, across a lock"
     );
     assert_eq!(pool.run_until(handle.set_nsec(None)).unwrap(), derived);
+}
+
+#[test]
+fn a_passkey_needs_the_passphrase_and_a_new_passphrase_drops_it_unless_kept() {
+    let (mut pool, handle) = start(MemoryStore::new());
+    pool.run_until(handle.setup(ABOUT, PASS)).unwrap();
+    let prf = vec![9u8; 32];
+    let add = |pass: &'static str| {
+        handle.add_passkey(pass, b"cred".to_vec(), b"salt".to_vec(), prf.clone())
+    };
+    assert_eq!(
+        pool.run_until(add("someone else's guess")),
+        Err(EngineError::Vault(VaultError::WrongPassphrase)),
+        "anyone at an unlocked wallet cannot enrol their authenticator"
+    );
+    assert_eq!(pool.run_until(handle.passkey()).unwrap(), None);
+    pool.run_until(add(PASS)).unwrap();
+    assert!(pool.run_until(handle.passkey()).unwrap().is_some());
+    // Kept when asked to.
+    pool.run_until(handle.change_passphrase(PASS, "a brand new passphrase", true))
+        .unwrap();
+    assert!(pool.run_until(handle.passkey()).unwrap().is_some());
+    // Removed by default.
+    pool.run_until(handle.change_passphrase(
+        "a brand new passphrase",
+        "another new passphrase",
+        false,
+    ))
+    .unwrap();
+    assert_eq!(pool.run_until(handle.passkey()).unwrap(), None);
 }

@@ -345,6 +345,28 @@ impl<S: Store> Vault<S> {
         Ok(header.passphrase.kdf)
     }
 
+    /// Checks that `passphrase` opens this vault (before changes that need its owner, such as
+    /// adding a passkey). Changes nothing.
+    pub async fn check_passphrase(
+        &self,
+        passphrase: &str,
+        kdf: &impl Kdf,
+    ) -> Result<(), VaultError> {
+        let header: Header = read_json(&self.store, HEADER_KEY)
+            .await?
+            .ok_or(VaultError::NoVault)?;
+        let kek = kdf
+            .derive(
+                passphrase.as_bytes(),
+                &header.passphrase.salt,
+                &header.passphrase.kdf,
+            )
+            .await?;
+        envelope::open(&kek, SLOT_AAD, &header.passphrase.wrapped)
+            .map(|_| ())
+            .map_err(|_| VaultError::WrongPassphrase)
+    }
+
     /// Re-wraps the data key under `new` (after checking `current`); records are untouched.
     pub async fn change_passphrase(
         &self,

@@ -67,3 +67,57 @@ fn offline_amounts_are_exact_subset_sums_nearest_first() {
     assert_eq!(exact_amounts(&[64], 63), vec![64]);
     assert!(exact_amounts(&[], 10).is_empty());
 }
+
+#[tokio::test]
+async fn another_mint_cannot_take_over_a_keyset_id() {
+    let db = fresh(String::new()).await;
+    let real = url();
+    let hostile = MintUrl::from_str("https://copycat.example.com").unwrap();
+    let id = Id::from_str("00916bbf7ef91a36").unwrap();
+    let info = |fee: u64, active: bool| KeySetInfo {
+        id,
+        unit: CurrencyUnit::Sat,
+        active,
+        input_fee_ppk: fee,
+        final_expiry: None,
+    };
+    db.add_mint_keysets(real.clone(), vec![info(0, true)])
+        .await
+        .unwrap();
+    // The copycat lists the same id as inactive with a huge fee.
+    db.add_mint_keysets(hostile.clone(), vec![info(100_000, false)])
+        .await
+        .unwrap();
+    let kept = db.get_keyset_by_id(&id).await.unwrap().unwrap();
+    assert_eq!((kept.input_fee_ppk, kept.active), (0, true));
+    assert_eq!(
+        db.get_mint_keysets(real.clone())
+            .await
+            .unwrap()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(db
+        .get_mint_keysets(hostile)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .is_empty());
+    // Its own mint still updates it (rotation marks it inactive).
+    db.add_mint_keysets(real, vec![info(0, false)])
+        .await
+        .unwrap();
+    assert!(!db.get_keyset_by_id(&id).await.unwrap().unwrap().active);
+}
+
+#[tokio::test]
+async fn debug_output_never_shows_proof_secrets() {
+    let db = fresh(String::new()).await;
+    let text = format!("{db:?}");
+    assert!(
+        text.contains("Tables") || text.contains("EcashDb"),
+        "{text}"
+    );
+    assert!(!text.contains("secret"), "{text}");
+}
