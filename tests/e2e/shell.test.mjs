@@ -111,7 +111,7 @@ describe("app shell and PWA", () => {
     await page.getByTestId("crash-copy").click();
     await page.waitForFunction((d) => navigator.clipboard.readText().then((t) => t === d), details);
     // Reload brings the app back (the trigger was one-shot).
-    await page.getByTestId("crash-reload").click();
+    await Promise.all([page.waitForEvent("load"), page.getByTestId("crash-reload").click()]);
     await appReady(page);
     assert.equal(await page.getByTestId("crash-screen").count(), 0);
     await context.close();

@@ -119,6 +119,10 @@ fn show(texts: &PanicTexts, details: &str) -> Result<(), JsValue> {
     let reload = doc.create_element("a")?;
     let href = window.location().href().unwrap_or_else(|_| "/".into());
     reload.set_attribute("href", &href)?;
+    // A full load, never the app router's in-page navigation (its click handler lives in the
+    // wasm instance, which may be half-dead after the panic).
+    reload.set_attribute("rel", "external")?;
+    reload.set_attribute("target", "_self")?;
     reload.set_attribute("class", "button")?;
     reload.set_attribute("data-testid", "crash-reload")?;
     reload.set_text_content(Some(&texts.reload));
