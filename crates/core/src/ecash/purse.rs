@@ -681,6 +681,17 @@ impl Purse {
         }
     }
 
+    /// The ids of unfinished operations (sagas): their proofs are theirs to settle.
+    async fn live_operations(&self) -> Result<std::collections::HashSet<uuid::Uuid>, EcashError> {
+        Ok(self
+            .db
+            .get_incomplete_sagas()
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect())
+    }
+
     /// Whether an unfinished saga holds the melt of `quote_id`.
     async fn melt_open(&self, quote_id: &str) -> bool {
         self.db
@@ -1057,13 +1068,7 @@ impl Purse {
     /// balance. Proofs of open operations (an unclaimed sent token, a payment in flight) are
     /// left to those operations. Runs under `moving`, so no operation is half-way through.
     async fn reconcile(&self, wallet: &Wallet, url: &MintUrl) -> Result<(), EcashError> {
-        let live: std::collections::HashSet<uuid::Uuid> = self
-            .db
-            .get_incomplete_sagas()
-            .await?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
+        let live = self.live_operations().await?;
         let free: Vec<cdk_common::wallet::ProofInfo> = self
             .db
             .get_proofs(
@@ -1142,13 +1147,7 @@ impl Purse {
         }
         // Token proofs no open operation tracks (cdk closes a send's saga at recovery while
         // its token may still be unclaimed): shown, per mint, so no sat is out of sight.
-        let live: std::collections::HashSet<uuid::Uuid> = self
-            .db
-            .get_incomplete_sagas()
-            .await?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
+        let live = self.live_operations().await?;
         let mut sent: BTreeMap<String, u64> = BTreeMap::new();
         for p in self
             .db
@@ -1217,13 +1216,7 @@ impl Purse {
     /// the words scans (so that restore would stop early and miss newer proofs): the counter
     /// is set to the larger of its old value and that index.
     async fn restore_at(&self, wallet: &Wallet, url: &MintUrl) -> Result<u64, EcashError> {
-        let live: std::collections::HashSet<uuid::Uuid> = self
-            .db
-            .get_incomplete_sagas()
-            .await?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
+        let live = self.live_operations().await?;
         let held: Vec<cdk_common::wallet::ProofInfo> = self
             .db
             .get_proofs(Some(url.clone()), None, None, None)

@@ -377,18 +377,10 @@ impl<S: Store> Vault<S> {
         kdf: &impl Kdf,
     ) -> Result<(), VaultError> {
         params.check_minimum()?;
+        self.check_passphrase(current, kdf).await?;
         let header: Header = read_json(&self.store, HEADER_KEY)
             .await?
             .ok_or(VaultError::NoVault)?;
-        let kek = kdf
-            .derive(
-                current.as_bytes(),
-                &header.passphrase.salt,
-                &header.passphrase.kdf,
-            )
-            .await?;
-        envelope::open(&kek, SLOT_AAD, &header.passphrase.wrapped)
-            .map_err(|_| VaultError::WrongPassphrase)?;
         let slot = Self::wrap(&self.keys, new, params, rng, kdf).await?;
         let header = Header {
             passphrase: slot,
