@@ -11,6 +11,7 @@ use crate::random::BrowserRandom;
 /// engine opens IndexedDB itself; commands sent meanwhile wait for it.
 pub fn start_engine() -> WalletHandle {
     flash_core::ecash::transport::set_timer(|ms| Box::pin(crate::timer::sleep(ms)));
+    flash_core::ecash::transport::set_fetch(crate::http::fetch);
     let (handle, task) = flash_core::spawn_engine(
         IdbStore::open(DB_NAME),
         BrowserRandom,

@@ -1,41 +1,63 @@
-//! The storage port on IndexedDB (through rexie). One database per wallet, one object store per
-//! table of the core schema; values are byte arrays (already sealed by the vault), keys strings.
-//! Batches run in one readwrite transaction and resolve only when it completes, so a write the
-//! caller awaited is on disk.
+//! The storage port on IndexedDB, on the browser's own API (web-sys). One database per wallet,
+//! one object store per table of the core schema; values are byte arrays (already sealed by
+//! the vault), keys strings. Batches run in one readwrite transaction opened with
+//! `durability: "strict"` (browsers default to "relaxed", which may report a write complete
+//! before it reaches the disk: a power cut would then lose proofs the mint has already
+//! signed), and resolve only on its `complete` event, so a write the caller awaited is on disk.
+//!
+//! Reads and writes share one connection: a second connection's readwrite transaction would
+//! queue behind the first one's open transactions.
 
 use flash_core::store::{check_table, Op, Store, StoreError, STORE_VERSION, TABLES};
-use rexie::{ObjectStore, Rexie, TransactionMode};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    IdbDatabase, IdbFactory, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction,
+    IdbTransactionMode,
+};
+
+#[wasm_bindgen]
+extern "C" {
+    /// An `IDBDatabase` seen through the one method web-sys has only behind its unstable-API
+    /// flag (which would have to be set for the whole build).
+    #[wasm_bindgen(js_name = IDBDatabase)]
+    type DatabaseWithOptions;
+
+    /// `IDBDatabase.transaction(names, mode, options)`.
+    #[wasm_bindgen(method, catch, js_name = transaction)]
+    fn transaction_with_options(
+        this: &DatabaseWithOptions,
+        names: &js_sys::Array,
+        mode: &str,
+        options: &js_sys::Object,
+    ) -> Result<IdbTransaction, JsValue>;
+}
 
 /// The database name the app uses.
 pub const DB_NAME: &str = "flash-web";
 
 /// The connection, closed when the last handle goes: an open connection would block deleting
 /// or upgrading the database (another tab's migration, "erase this device") indefinitely.
-struct Connection(Option<Rexie>);
+struct Connection {
+    db: IdbDatabase,
+    /// Closes this connection when another tab upgrades or deletes the database (kept alive
+    /// as long as the connection).
+    _on_version_change: Closure<dyn FnMut()>,
+}
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if let Some(db) = self.0.take() {
-            db.close();
-        }
-    }
-}
-
-impl std::ops::Deref for Connection {
-    type Target = Rexie;
-    fn deref(&self) -> &Rexie {
-        // Only `drop` takes the connection out, so it is always there while borrowed.
-        self.0
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("connection used after close"))
+        self.db.set_onversionchange(None);
+        self.db.close();
     }
 }
 
 /// A handle to the wallet's IndexedDB database. Clones share the connection.
 #[derive(Clone)]
 pub struct IdbStore {
-    db: std::rc::Rc<Connection>,
+    conn: std::rc::Rc<Connection>,
 }
 
 impl std::fmt::Debug for IdbStore {
@@ -44,29 +66,136 @@ impl std::fmt::Debug for IdbStore {
     }
 }
 
-fn unavailable(e: impl std::fmt::Debug) -> StoreError {
-    StoreError::Unavailable(format!("{e:?}"))
+/// Plain text of a JavaScript error (a `DOMException`'s name and message).
+fn describe(e: &JsValue) -> String {
+    if let Some(ex) = e.dyn_ref::<web_sys::DomException>() {
+        return format!("{}: {}", ex.name(), ex.message());
+    }
+    e.as_string().unwrap_or_else(|| "IndexedDB error".into())
+}
+
+fn unavailable(e: JsValue) -> StoreError {
+    StoreError::Unavailable(describe(&e))
+}
+
+/// `indexedDB` of this global (a window or a worker).
+fn factory() -> Result<IdbFactory, StoreError> {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        .ok()
+        .and_then(|f| f.dyn_into::<IdbFactory>().ok())
+        .ok_or_else(|| StoreError::Unavailable("this browser has no IndexedDB".into()))
+}
+
+/// Waits for `request` to succeed (its result) or fail (its error). The handlers are set
+/// before this returns, not at the first poll: an event that fires while the caller awaits
+/// something else is never missed.
+fn finished(
+    request: &IdbRequest,
+) -> impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&reject));
+    });
+    let request = request.clone();
+    async move {
+        let outcome = JsFuture::from(promise).await;
+        request.set_onsuccess(None);
+        request.set_onerror(None);
+        match outcome {
+            Ok(_) => request.result(),
+            Err(_) => Err(request
+                .error()
+                .ok()
+                .flatten()
+                .map(JsValue::from)
+                .unwrap_or_else(|| JsValue::from_str("request failed"))),
+        }
+    }
+}
+
+/// Waits for `tx` to commit (`complete`) or fail (`abort` / `error`); handlers set at once,
+/// as in [`finished`].
+fn committed(tx: &IdbTransaction) -> impl std::future::Future<Output = Result<(), JsValue>> {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        tx.set_oncomplete(Some(&resolve));
+        tx.set_onabort(Some(&reject));
+        tx.set_onerror(Some(&reject));
+    });
+    let tx = tx.clone();
+    async move {
+        let outcome = JsFuture::from(promise).await;
+        tx.set_oncomplete(None);
+        tx.set_onabort(None);
+        tx.set_onerror(None);
+        outcome.map(|_| ()).map_err(|_| {
+            tx.error()
+                .map(JsValue::from)
+                .unwrap_or_else(|| JsValue::from_str("the write was not completed"))
+        })
+    }
 }
 
 impl IdbStore {
     /// Opens (creating or upgrading) the database `name`. An upgrade creates the tables that
     /// are missing and keeps every existing row (v1 -> v2 added `ecash`).
     pub async fn open(name: &str) -> Result<Self, StoreError> {
-        let mut builder = Rexie::builder(name).version(STORE_VERSION);
-        for table in TABLES {
-            builder = builder.add_object_store(ObjectStore::new(table));
-        }
-        let db = builder.build().await.map_err(unavailable)?;
+        let request: IdbOpenDbRequest = factory()?
+            .open_with_u32(name, STORE_VERSION)
+            .map_err(unavailable)?;
+        let upgrading = request.clone();
+        let on_upgrade = Closure::<dyn FnMut()>::new(move || {
+            let Ok(db) = upgrading.result().and_then(|r| r.dyn_into::<IdbDatabase>()) else {
+                return;
+            };
+            let existing = db.object_store_names();
+            for table in TABLES {
+                if !existing.contains(table) {
+                    // A failure here aborts the upgrade, and the open below reports it.
+                    let _ = db.create_object_store(table);
+                }
+            }
+        });
+        request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
+        let opened = finished(&request).await;
+        request.set_onupgradeneeded(None);
+        drop(on_upgrade);
+        let db: IdbDatabase = opened
+            .map_err(unavailable)?
+            .dyn_into()
+            .map_err(|_| StoreError::Unavailable("IndexedDB did not open".into()))?;
+        let closing = db.clone();
+        let on_version_change = Closure::<dyn FnMut()>::new(move || closing.close());
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
         Ok(Self {
-            db: std::rc::Rc::new(Connection(Some(db))),
+            conn: std::rc::Rc::new(Connection {
+                db,
+                _on_version_change: on_version_change,
+            }),
         })
     }
 
     /// Deletes the database `name` (tests, "erase this device").
     pub async fn delete(name: &str) -> Result<(), StoreError> {
-        Rexie::delete(name)
+        let request = factory()?
+            .delete_database(name)
+            .map_err(|e| StoreError::Write(describe(&e)))?;
+        finished(&request)
             .await
-            .map_err(|e| StoreError::Write(format!("{e:?}")))
+            .map(|_| ())
+            .map_err(|e| StoreError::Write(describe(&e)))
+    }
+
+    /// A read-only transaction's object store for `table` (the store keeps its transaction
+    /// alive while requests on it are pending).
+    fn reading(&self, table: &str) -> Result<IdbObjectStore, StoreError> {
+        check_table(table)?;
+        let read = |e: JsValue| StoreError::Read(describe(&e));
+        self.conn
+            .db
+            .transaction_with_str_and_mode(table, IdbTransactionMode::Readonly)
+            .map_err(read)?
+            .object_store(table)
+            .map_err(read)
     }
 }
 
@@ -76,45 +205,40 @@ fn bytes_of(v: JsValue) -> Result<Vec<u8>, StoreError> {
         .map_err(|_| StoreError::Read("a stored value is not bytes".into()))
 }
 
-fn read_error(e: rexie::Error) -> StoreError {
-    StoreError::Read(e.to_string())
+fn read_error(e: JsValue) -> StoreError {
+    StoreError::Read(describe(&e))
 }
 
-impl IdbStore {
-    /// A read-only transaction on `table` and its object store (the transaction is returned
-    /// too, so it lives as long as the reads).
-    fn reading(&self, table: &str) -> Result<(rexie::Transaction, rexie::Store), StoreError> {
-        check_table(table)?;
-        let tx = self
-            .db
-            .transaction(&[table], TransactionMode::ReadOnly)
-            .map_err(read_error)?;
-        let store = tx.store(table).map_err(read_error)?;
-        Ok((tx, store))
+/// The array a `getAll`/`getAllKeys` request answers (handlers set at once, see
+/// [`finished`]).
+fn all(
+    request: Result<IdbRequest, JsValue>,
+) -> impl std::future::Future<Output = Result<js_sys::Array, StoreError>> {
+    let pending = request.map(|r| finished(&r));
+    async move {
+        let value = pending.map_err(read_error)?.await.map_err(read_error)?;
+        value
+            .dyn_into::<js_sys::Array>()
+            .map_err(|_| StoreError::Read("IndexedDB answered a list that is not one".into()))
     }
 }
 
 impl Store for IdbStore {
     async fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let (_tx, store) = self.reading(table)?;
-        let value = store
-            .get(JsValue::from_str(key))
-            .await
-            .map_err(read_error)?;
-        match value {
-            None => Ok(None),
-            Some(v) if v.is_undefined() => Ok(None),
-            Some(v) => bytes_of(v).map(Some),
+        let store = self.reading(table)?;
+        let request = store.get(&JsValue::from_str(key)).map_err(read_error)?;
+        let value = finished(&request).await.map_err(read_error)?;
+        if value.is_undefined() || value.is_null() {
+            return Ok(None);
         }
+        bytes_of(value).map(Some)
     }
 
     async fn keys(&self, table: &str) -> Result<Vec<String>, StoreError> {
-        let (_tx, store) = self.reading(table)?;
-        let mut keys: Vec<String> = store
-            .get_all_keys(None, None)
-            .await
-            .map_err(read_error)?
-            .into_iter()
+        let store = self.reading(table)?;
+        let mut keys: Vec<String> = all(store.get_all_keys())
+            .await?
+            .iter()
             .filter_map(|k| k.as_string())
             .collect();
         keys.sort();
@@ -123,14 +247,15 @@ impl Store for IdbStore {
 
     async fn entries(&self, table: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         // Keys and values from one transaction, both in key order: zip them.
-        let (_tx, store) = self.reading(table)?;
-        let keys = store.get_all_keys(None, None).await.map_err(read_error)?;
-        let values = store.get_all(None, None).await.map_err(read_error)?;
-        if keys.len() != values.len() {
+        let store = self.reading(table)?;
+        let keys = all(store.get_all_keys());
+        let values = all(store.get_all());
+        let (keys, values) = (keys.await?, values.await?);
+        if keys.length() != values.length() {
             return Err(StoreError::Read("keys and values disagree".into()));
         }
-        keys.into_iter()
-            .zip(values)
+        keys.iter()
+            .zip(values.iter())
             .map(|(k, v)| {
                 let k = k
                     .as_string()
@@ -148,35 +273,39 @@ impl Store for IdbStore {
         if ops.is_empty() {
             return Ok(());
         }
-        let write = |e: rexie::Error| StoreError::Write(e.to_string());
+        let write = |e: JsValue| StoreError::Write(describe(&e));
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(
+            &options,
+            &JsValue::from_str("durability"),
+            &JsValue::from_str("strict"),
+        )
+        .map_err(write)?;
+        let names: js_sys::Array = TABLES.iter().map(|t| JsValue::from_str(t)).collect();
         let tx = self
+            .conn
             .db
-            .transaction(TABLES, TransactionMode::ReadWrite)
+            .unchecked_ref::<DatabaseWithOptions>()
+            .transaction_with_options(&names, "readwrite", &options)
             .map_err(write)?;
+        let done = committed(&tx);
+        // Every request is queued at once; the batch stands or falls as one transaction.
         for op in ops {
-            let result = match op {
-                Op::Put { table, key, value } => match tx.store(table) {
-                    Ok(store) => {
-                        let bytes = js_sys::Uint8Array::from(value.as_slice());
-                        store
-                            .put(&bytes, Some(&JsValue::from_str(&key)))
-                            .await
-                            .map(|_| ())
-                    }
-                    Err(e) => Err(e),
-                },
-                Op::Delete { table, key } => match tx.store(table) {
-                    Ok(store) => store.delete(JsValue::from_str(&key)).await,
-                    Err(e) => Err(e),
-                },
+            let queued = match op {
+                Op::Put { table, key, value } => tx.object_store(table).and_then(|store| {
+                    let bytes = js_sys::Uint8Array::from(value.as_slice());
+                    store.put_with_key(&bytes, &JsValue::from_str(&key))
+                }),
+                Op::Delete { table, key } => tx
+                    .object_store(table)
+                    .and_then(|store| store.delete(&JsValue::from_str(&key))),
             };
-            if let Err(e) = result {
-                let _ = tx.abort().await;
+            if let Err(e) = queued {
+                let _ = tx.abort();
                 return Err(write(e));
             }
         }
         // Resolves on the transaction's `complete` event: the batch is durable.
-        tx.done().await.map_err(write)?;
-        Ok(())
+        done.await.map_err(write)
     }
 }

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod engine;
 pub mod files;
+pub mod http;
 pub mod idb;
 pub mod idle;
 pub mod kdf;

@@ -67,3 +67,48 @@ async fn storage_info_reports_usage_and_a_persistence_answer() {
     assert!(info.quota.is_some_and(|q| q > 0.0), "{info:?}");
     assert!(info.usage.is_some(), "{info:?}");
 }
+
+/// A `blob:` URL serving `bytes` (fetched like any mint address).
+fn blob_url(bytes: &[u8]) -> String {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes).into());
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    web_sys::Url::create_object_url_with_blob(&blob).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_mint_answer_is_read_only_up_to_the_cap() {
+    use flash_browser::http::fetch_capped;
+    use flash_core::ecash::transport::FetchRequest;
+    let get = |url: &str| FetchRequest {
+        method: "GET",
+        url: url.to_string(),
+        headers: Vec::new(),
+        body: None,
+    };
+    let small = br#"{"keysets":[]}"#;
+    let answer = fetch_capped(get(&blob_url(small)), 1024).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.body_lossy(), String::from_utf8_lossy(small));
+
+    // Twice the cap: refused in plain words, whether the size is declared or streamed.
+    let big = vec![b'x'; 2 * 1024 * 1024];
+    let refused = fetch_capped(get(&blob_url(&big)), 1024 * 1024).await;
+    let text = format!("{:?}", refused.expect_err("a too-large answer is refused"));
+    assert!(text.contains("larger than"), "{text}");
+    let data_url = format!("data:application/json,{}", "x".repeat(4096));
+    let refused = fetch_capped(get(&data_url), 1024).await;
+    assert!(
+        refused.is_err(),
+        "a streamed answer past the cap is refused"
+    );
+
+    // Nothing reached: one plain sentence, no browser stack trace.
+    let down = fetch_capped(get("http://127.0.0.1:1/v1/keys"), 1024)
+        .await
+        .expect_err("port 1 refuses");
+    let text = down.to_string();
+    assert!(
+        !text.contains("TypeError") && !text.contains("wasm"),
+        "{text}"
+    );
+}

@@ -9,7 +9,7 @@ use flash_core::ports::Random;
 use flash_core::store::{conformance, Store};
 use flash_core::vault::{KdfParams, Vault, VaultError};
 use rexie::{Rexie, TransactionMode};
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
@@ -25,6 +25,52 @@ async fn indexeddb_passes_the_storage_conformance_suite() {
     let again = IdbStore::open(name).await.expect("reopen");
     assert_eq!(again.get("records", "x").await, Ok(Some(vec![3])));
     drop((store, again));
+    IdbStore::delete(name).await.expect("delete");
+}
+
+/// Every readwrite transaction the page opens is recorded with the durability it asked for.
+fn spy_on_transactions() -> js_sys::Array {
+    let install = js_sys::Function::new_no_args(
+        "const seen = [];
+         const original = IDBDatabase.prototype.transaction;
+         IDBDatabase.prototype.transaction = function (names, mode, options) {
+           if (mode === 'readwrite') seen.push(String(options && options.durability));
+           return original.apply(this, arguments);
+         };
+         return seen;",
+    );
+    install.call0(&JsValue::NULL).unwrap().into()
+}
+
+#[wasm_bindgen_test]
+async fn money_writes_ask_for_strict_durability() {
+    let seen = spy_on_transactions();
+    let name = "flash-test-durability";
+    let _ = IdbStore::delete(name).await;
+    let store = IdbStore::open(name).await.expect("open");
+    store
+        .write(vec![flash_core::store::Op::Put {
+            table: "records",
+            key: "k".into(),
+            value: vec![1],
+        }])
+        .await
+        .unwrap();
+    store
+        .write(vec![flash_core::store::Op::Delete {
+            table: "records",
+            key: "k".into(),
+        }])
+        .await
+        .unwrap();
+    let seen: Vec<String> = seen.iter().filter_map(|v| v.as_string()).collect();
+    assert!(!seen.is_empty(), "no write transaction was seen");
+    assert!(
+        seen.iter().all(|d| d == "strict"),
+        "every write must be strict, saw {seen:?}"
+    );
+    assert_eq!(store.get("records", "k").await, Ok(None));
+    drop(store);
     IdbStore::delete(name).await.expect("delete");
 }
 

@@ -992,6 +992,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                                 &current,
                                 &new,
                                 KdfParams::DEFAULT,
+                                &self.clock,
                                 &self.random,
                                 &self.kdf,
                             )
@@ -1031,7 +1032,10 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             } => {
                 let result = match &self.phase {
                     Phase::Unlocked { vault, .. } => {
-                        match vault.check_passphrase(&passphrase, &self.kdf).await {
+                        match vault
+                            .check_passphrase(&passphrase, &self.clock, &self.kdf)
+                            .await
+                        {
                             Ok(()) => vault
                                 .add_passkey(credential_id, prf_salt, &prf_output, &self.random)
                                 .await

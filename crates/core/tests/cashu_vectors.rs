@@ -1,5 +1,6 @@
-//! The official Cashu NUT test vectors (../shared/vectors/cashu-nuts, copied from the NUTs
-//! repository), read from the files themselves, against the crates Flash's eCash runs on.
+//! The official Cashu NUT test vectors (`tests/vectors/cashu-nuts`, copied with their SOURCE.md
+//! from the NUTs repository so a clone alone runs them), read from the files themselves, against
+//! the crates Flash's eCash runs on.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use cdk_common::secret::Secret;
 
 fn vectors(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/cashu-nuts")
+        .join("tests/vectors/cashu-nuts")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -3,9 +3,14 @@
 //! tokio timers, which do not exist in a browser page, and holding a payment open for up to
 //! five minutes while the user waits. Flash instead persists every step (sagas) and resumes it
 //! itself, so it hides NUT-19 from cdk and a failed request fails at once.
+//!
+//! In the browser every request also goes through the page's own fetch (given by the browser
+//! crate with [`set_fetch`]), which reads at most [`MAX_ANSWER_BYTES`] of an answer: a hostile
+//! mint streaming gigabytes would otherwise exhaust the wasm memory and kill the app.
 
 use cdk_common::nuts::nut22::AuthToken;
-use cdk_http_client::{Async, HttpError, RawResponse, Transport};
+use cdk_http_client::{Async, Transport};
+pub use cdk_http_client::{HttpError, RawResponse};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
@@ -29,6 +34,65 @@ static TIMER: std::sync::OnceLock<fn(u32) -> futures::future::LocalBoxFuture<'st
 #[cfg(target_arch = "wasm32")]
 pub fn set_timer(timer: fn(u32) -> futures::future::LocalBoxFuture<'static, ()>) {
     let _ = TIMER.set(timer);
+}
+
+/// The largest mint answer read (a mint with a hundred keysets answers `/v1/keys` in about
+/// 600 KB); a larger one fails like a lost answer, which recovery handles.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// One mint request as the page's fetch sends it.
+#[derive(Debug)]
+pub struct FetchRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The mint endpoint.
+    pub url: String,
+    /// Extra headers (content type, NUT-21/22 auth); values are never logged.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body of a POST.
+    pub body: Option<Vec<u8>>,
+}
+
+/// The page's fetch: status and at most [`MAX_ANSWER_BYTES`] of body.
+#[cfg(target_arch = "wasm32")]
+pub type Fetch =
+    fn(FetchRequest) -> futures::future::LocalBoxFuture<'static, Result<RawResponse, HttpError>>;
+
+#[cfg(target_arch = "wasm32")]
+static FETCH: std::sync::OnceLock<Fetch> = std::sync::OnceLock::new();
+
+/// Installs the fetch every mint request goes through (browser only; without it, cdk's own
+/// fetch is used, which reads any answer whole).
+#[cfg(target_arch = "wasm32")]
+pub fn set_fetch(fetch: Fetch) {
+    let _ = FETCH.set(fetch);
+}
+
+/// The request as the installed fetch sends it, or `None` where cdk's own transport is used.
+#[cfg(target_arch = "wasm32")]
+fn send(
+    request: FetchRequest,
+) -> Option<futures::future::LocalBoxFuture<'static, Result<RawResponse, HttpError>>> {
+    FETCH.get().map(|fetch| fetch(request))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn send(
+    _request: FetchRequest,
+) -> Option<futures::future::BoxFuture<'static, Result<RawResponse, HttpError>>> {
+    None
+}
+
+/// The headers of a request with `auth` (NUT-21/22) and, for a POST, a JSON body.
+fn headers(auth: Option<&AuthToken>, json: bool) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if json {
+        out.push(("Content-Type".to_string(), "application/json".to_string()));
+    }
+    if let Some(auth) = auth {
+        out.push((auth.header_key(), auth.to_string()));
+    }
+    out
 }
 
 /// `request`, or [`HttpError::Timeout`] after [`MINT_TIMEOUT_MS`].
@@ -79,11 +143,12 @@ impl Transport for MintTransport {
         R: DeserializeOwned,
     {
         if url.path().ends_with("/v1/info") {
-            let info: serde_json::Value = deadline(self.0.http_get(url, auth)).await?;
+            let info: serde_json::Value =
+                self.http_get_raw(url, auth).await?.json_or_status_error()?;
             return serde_json::from_value(without_replay(info))
                 .map_err(|e| HttpError::Other(e.to_string()));
         }
-        deadline(self.0.http_get(url, auth)).await
+        self.http_get_raw(url, auth).await?.json_or_status_error()
     }
 
     async fn http_get_raw(
@@ -91,7 +156,16 @@ impl Transport for MintTransport {
         url: Url,
         auth: Option<AuthToken>,
     ) -> Result<RawResponse, HttpError> {
-        deadline(self.0.http_get_raw(url, auth)).await
+        let request = FetchRequest {
+            method: "GET",
+            url: url.to_string(),
+            headers: headers(auth.as_ref(), false),
+            body: None,
+        };
+        match send(request) {
+            Some(sent) => deadline(sent).await,
+            None => deadline(self.0.http_get_raw(url, auth)).await,
+        }
     }
 
     async fn http_post<P, R>(
@@ -104,7 +178,18 @@ impl Transport for MintTransport {
         P: Serialize + Send + Sync,
         R: DeserializeOwned,
     {
-        deadline(self.0.http_post(url, auth_token, payload)).await
+        let body =
+            serde_json::to_vec(payload).map_err(|e| HttpError::Serialization(e.to_string()))?;
+        let request = FetchRequest {
+            method: "POST",
+            url: url.to_string(),
+            headers: headers(auth_token.as_ref(), true),
+            body: Some(body),
+        };
+        match send(request) {
+            Some(sent) => deadline(sent).await?.json_or_status_error(),
+            None => deadline(self.0.http_post(url, auth_token, payload)).await,
+        }
     }
 
     async fn http_post_form_raw<P>(

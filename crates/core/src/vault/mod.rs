@@ -131,6 +131,14 @@ impl Keys {
         let index = hmac256(&data[..], &[b"flash-vault/v1/index"]);
         Self { data, enc, index }
     }
+
+    /// The keys of an opened slot (its plaintext is the 32-byte data key).
+    fn from_opened(data: &[u8]) -> Result<Self, VaultError> {
+        let bytes: [u8; 32] = data
+            .try_into()
+            .map_err(|_| VaultError::Tampered("data key length".into()))?;
+        Ok(Self::from_data_key(Zeroizing::new(bytes)))
+    }
 }
 
 /// One unlock attempt under the persisted back-off: waits are enforced before `open` runs,
@@ -138,11 +146,11 @@ impl Keys {
 /// write would fail: no count written, no attempt made); a success clears the count. A saved
 /// time in the future (a clock that was ahead) counts as now, so it never locks anyone out
 /// until that date.
-async fn attempt<S: Store>(
+async fn attempt<S: Store, T>(
     store: &S,
     clock: &impl Clock,
-    open: impl AsyncFnOnce() -> Result<Zeroizing<Vec<u8>>, VaultError>,
-) -> Result<Keys, VaultError> {
+    open: impl AsyncFnOnce() -> Result<T, VaultError>,
+) -> Result<T, VaultError> {
     let mut failures: Failures = read_json(store, FAILURES_KEY).await?.unwrap_or_default();
     let now = clock.now_ms();
     if failures.last_ms > now {
@@ -162,12 +170,9 @@ async fn attempt<S: Store>(
     };
     store.put(META, FAILURES_KEY, json(&counted)).await?;
     match open().await {
-        Ok(data) => {
-            let bytes: [u8; 32] = data[..]
-                .try_into()
-                .map_err(|_| VaultError::Tampered("data key length".into()))?;
+        Ok(opened) => {
             store.delete(META, FAILURES_KEY).await?;
-            Ok(Keys::from_data_key(Zeroizing::new(bytes)))
+            Ok(opened)
         }
         Err(VaultError::WrongPassphrase) => Err(VaultError::WrongPassphrase),
         Err(other) => {
@@ -317,14 +322,17 @@ impl<S: Store> Vault<S> {
             .await?
             .ok_or(VaultError::NoVault)?;
         let slot = header.passphrase;
-        let keys = attempt(&store, clock, async || {
+        let data = attempt(&store, clock, async || {
             let kek = kdf
                 .derive(passphrase.as_bytes(), &slot.salt, &slot.kdf)
                 .await?;
             envelope::open(&kek, SLOT_AAD, &slot.wrapped).map_err(|_| VaultError::WrongPassphrase)
         })
         .await?;
-        Ok(Self { store, keys })
+        Ok(Self {
+            store,
+            keys: Keys::from_opened(&data)?,
+        })
     }
 
     /// Locks: the keys are wiped from memory and the bare store is handed back.
@@ -346,12 +354,23 @@ impl<S: Store> Vault<S> {
     }
 
     /// Checks that `passphrase` opens this vault (before changes that need its owner, such as
-    /// adding a passkey). Changes nothing.
+    /// adding a passkey), under the same persisted back-off as unlocking: someone at an
+    /// unlocked wallet must not get free guesses here. Changes nothing else.
     pub async fn check_passphrase(
         &self,
         passphrase: &str,
+        clock: &impl Clock,
         kdf: &impl Kdf,
     ) -> Result<(), VaultError> {
+        attempt(&self.store, clock, async || {
+            self.verify(passphrase, kdf).await
+        })
+        .await
+    }
+
+    /// Whether `passphrase` opens this vault, outside the back-off (only for a passphrase
+    /// that has just unlocked it).
+    async fn verify(&self, passphrase: &str, kdf: &impl Kdf) -> Result<(), VaultError> {
         let header: Header = read_json(&self.store, HEADER_KEY)
             .await?
             .ok_or(VaultError::NoVault)?;
@@ -373,11 +392,23 @@ impl<S: Store> Vault<S> {
         current: &str,
         new: &str,
         params: KdfParams,
+        clock: &impl Clock,
         rng: &impl Random,
         kdf: &impl Kdf,
     ) -> Result<(), VaultError> {
         params.check_minimum()?;
-        self.check_passphrase(current, kdf).await?;
+        self.check_passphrase(current, clock, kdf).await?;
+        self.rewrap(new, params, rng, kdf).await
+    }
+
+    /// Wraps the data key under `new` with `params` (the caller has checked the owner).
+    async fn rewrap(
+        &self,
+        new: &str,
+        params: KdfParams,
+        rng: &impl Random,
+        kdf: &impl Kdf,
+    ) -> Result<(), VaultError> {
         let header: Header = read_json(&self.store, HEADER_KEY)
             .await?
             .ok_or(VaultError::NoVault)?;
@@ -405,8 +436,8 @@ impl<S: Store> Vault<S> {
         }
         // Raise what is below the target and keep what is above it: never lower a cost.
         let target = current.max(&target);
-        self.change_passphrase(passphrase, passphrase, target, rng, kdf)
-            .await?;
+        self.verify(passphrase, kdf).await?;
+        self.rewrap(passphrase, target, rng, kdf).await?;
         Ok(true)
     }
 

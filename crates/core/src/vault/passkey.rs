@@ -84,11 +84,12 @@ impl<S: Store> Vault<S> {
     ) -> Result<Self, VaultError> {
         let h = header(&store).await?;
         let slot = h.passkey.ok_or(VaultError::NoPasskey)?;
-        let keys = super::attempt(&store, clock, async || {
+        let data = super::attempt(&store, clock, async || {
             envelope::open(&kek(prf_output), AAD, &slot.wrapped)
                 .map_err(|_| VaultError::WrongPassphrase)
         })
         .await?;
+        let keys = super::Keys::from_opened(&data)?;
         Ok(Self { store, keys })
     }
 }

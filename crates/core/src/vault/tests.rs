@@ -152,6 +152,41 @@ fn wrong_passphrase_changes_nothing_but_the_counter_and_backs_off() {
 }
 
 #[test]
+fn checking_the_passphrase_while_unlocked_is_under_the_same_back_off() {
+    block_on(async {
+        let clock = ManualClock::new(1_000_000);
+        let v = new_vault("right one").await;
+        for _ in 0..3 {
+            assert_eq!(
+                v.check_passphrase("wrong", &clock, &InlineKdf).await,
+                Err(VaultError::WrongPassphrase)
+            );
+        }
+        // No free guesses at an unlocked wallet: the fourth waits, even when right, and the
+        // count is the unlock screen's (it survives a lock).
+        assert_eq!(
+            v.check_passphrase("right one", &clock, &InlineKdf).await,
+            Err(VaultError::TooManyAttempts { wait_secs: 1 })
+        );
+        let store = v.lock();
+        assert_eq!(
+            Vault::unlock(store.clone(), "right one", &clock, &InlineKdf)
+                .await
+                .unwrap_err(),
+            VaultError::TooManyAttempts { wait_secs: 1 }
+        );
+        clock.advance(1_000);
+        let v = Vault::unlock(store, "right one", &clock, &InlineKdf)
+            .await
+            .unwrap();
+        assert_eq!(
+            v.check_passphrase("right one", &clock, &InlineKdf).await,
+            Ok(())
+        );
+    });
+}
+
+#[test]
 fn back_off_grows_and_is_capped() {
     let wait = |count| Failures { count, last_ms: 0 }.wait_ms();
     assert_eq!(
@@ -179,6 +214,7 @@ fn changing_the_passphrase_rewraps_only_the_data_key() {
                 "not it",
                 "new passphrase",
                 KdfParams::MINIMUM,
+                &clock,
                 &OsRandom,
                 &InlineKdf
             )
@@ -189,6 +225,7 @@ fn changing_the_passphrase_rewraps_only_the_data_key() {
             "old passphrase",
             "new passphrase",
             KdfParams::MINIMUM,
+            &clock,
             &OsRandom,
             &InlineKdf,
         )
