@@ -104,7 +104,12 @@ pub fn App() -> impl IntoView {
 
     // When another tab takes over: wipe our keys and stop writing at once (two tabs must
     // never write the wallet together; running operations resume from their sagas), then say so.
+    // This tab is finishing its running operations for a tab that asked to take over.
+    let handing = RwSignal::new(false);
+    // This tab asked to take over and waits for the owner to finish.
+    let taking = RwSignal::new(false);
     let on_lost = move || {
+        handing.set(false);
         if let Some(h) = engine.get_value() {
             leptos::task::spawn_local(async move {
                 let _ = h.lock_now().await;
@@ -114,6 +119,21 @@ pub fn App() -> impl IntoView {
             tab.set(TabState::Lost);
         }
     };
+    // Another tab asks for the wallet: finish the money in motion and lock as an idle lock
+    // does (jobs land their writes), then say so; the other tab takes the lock after that.
+    tabs::on_release_asked(move |id| {
+        if tab.get_untracked() != TabState::Owner {
+            return;
+        }
+        handing.set(true);
+        let h = engine.get_value();
+        leptos::task::spawn_local(async move {
+            if let Some(h) = h {
+                let _ = h.lock().await;
+            }
+            tabs::released(&id);
+        });
+    });
     let become_owner = move || {
         if engine.with_value(Option::is_none) {
             engine.set_value(Some(start_engine(status)));
@@ -131,8 +151,13 @@ pub fn App() -> impl IntoView {
         }
     });
     let take_over = move |_| {
+        if taking.get_untracked() {
+            return;
+        }
+        taking.set(true);
         leptos::task::spawn_local(async move {
             tabs::take_over(on_lost).await;
+            taking.set(false);
             become_owner();
         });
     };
@@ -185,7 +210,12 @@ pub fn App() -> impl IntoView {
             <section class="page" data-page="other-tab" aria-labelledby="other-tab-title">
                 <h1 id="other-tab-title">{tr!("tabs.title")}</h1>
                 <p>{message}</p>
-                <button type="button" on:click=take_over>{tr!("tabs.use_here")}</button>
+                <button type="button" on:click=take_over disabled=move || taking.get()>
+                    {tr!("tabs.use_here")}
+                </button>
+                <Show when=move || taking.get()>
+                    <p role="status" class="hint" data-testid="tab-taking">{tr!("tabs.taking")}</p>
+                </Show>
             </section>
         }
     };
@@ -193,6 +223,9 @@ pub fn App() -> impl IntoView {
         Memo::new(move |_| tab.get() == TabState::Owner || engine.with_value(Option::is_some));
     let away = move || matches!(tab.get(), TabState::Elsewhere | TabState::Lost);
     let content = view! {
+        <Show when=move || handing.get() && tab.get() == TabState::Owner>
+            <p role="status" class="warning" data-testid="tab-handing">{tr!("tabs.handing")}</p>
+        </Show>
         <Show when=move || has_engine.get()>{routes}</Show>
         <Show when=away>{other_tab}</Show>
     };

@@ -34,6 +34,14 @@ pub fn Home() -> impl IntoView {
             matches!(handle.last_backup().await, Ok(None))
         }
     });
+    let retry_handle = handle.clone();
+    let retry = Action::new_local(move |_: &()| {
+        let handle = retry_handle.clone();
+        async move {
+            let _ = handle.recover().await;
+        }
+    });
+    let waiting_on = move || status.0.get().map(|s| s.waiting_on).unwrap_or_default();
     let lock = Action::new_local(move |_: &()| {
         let handle = handle.clone();
         async move { handle.lock().await }
@@ -67,6 +75,19 @@ pub fn Home() -> impl IntoView {
                         <p role="note" class="warning" data-testid="backup-prompt">
                             {tr!("home.backup_prompt")} " " <A href="/settings">{tr!("home.backup_link")}</A>
                         </p>
+                    </Show>
+                    <Show when=move || !waiting_on().is_empty()>
+                        <div role="status" class="warning" data-testid="mints-waiting">
+                            <p>{tr!("home.mints_waiting")}</p>
+                            <ul>
+                                {move || waiting_on().into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
+                            </ul>
+                            <button type="button" class="secondary" data-testid="mints-retry"
+                                disabled=move || retry.pending().get()
+                                on:click=move |_| { retry.dispatch(()); }>
+                                {tr!("home.mints_retry")}
+                            </button>
+                        </div>
                     </Show>
                     <nav class="actions" aria-label=crate::t_now!("home.actions")>
                         <A href="/receive">{tr!("nav.receive")}</A>

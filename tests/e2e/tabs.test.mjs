@@ -1,7 +1,11 @@
 // End-to-end: one writer across tabs (Web Locks), in one browser profile with two tabs.
 import { describe, test } from "node:test";
 import { appReady } from "../support/stack.mjs";
-import { restoreFromWords, useStack } from "../support/wallet.mjs";
+import { PASS, restoreFromWords, useStack } from "../support/wallet.mjs";
+import { addMint, fund, makeToken, pasteToken, waitBalance } from "../support/ecash.mjs";
+
+/** A published BIP39 vector no other test uses, so this wallet's coins are its own. */
+const LEGAL = "legal winner thank year wave sausage worth useful legal winner thank yellow";
 
 describe("one writer across tabs", () => {
   const env = useStack();
@@ -28,6 +32,43 @@ describe("one writer across tabs", () => {
     await first.getByRole("button", { name: "Use here" }).click();
     await first.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
     await second.getByText("Flash is now open in another tab, so it was locked here.").waitFor();
+    await context.close();
+  });
+
+  test("'use here' is a hand-over: the first tab finishes the receive in flight, then locks", async () => {
+    const context = await env.browser.newContext();
+    const first = await context.newPage();
+    await restoreFromWords(first, env.stack.app, LEGAL);
+    await addMint(first, env.stack.mint);
+    await fund(first, 200);
+    await waitBalance(first, 200);
+    const token = await makeToken(first, 100);
+    await waitBalance(first, 100);
+
+    // The mint's answer to the receive's swap is held until the hand-over has begun.
+    let swapArrived;
+    const arrived = new Promise((resolve) => (swapArrived = resolve));
+    await first.route("**/v1/swap", (route) => swapArrived(route));
+    await pasteToken(first, token);
+    await first.getByTestId("token-receive").click();
+    const swap = await arrived;
+
+    const second = await context.newPage();
+    await second.goto(env.stack.app);
+    await appReady(second);
+    await second.getByRole("button", { name: "Use here" }).click();
+    await second.getByTestId("tab-taking").waitFor();
+    // The first tab was asked and is finishing, not dropping the receive.
+    await first.getByTestId("tab-handing").waitFor();
+    await swap.continue();
+    await first.getByTestId("token-received").filter({ hasText: "Received 100 sat" }).waitFor({ state: "attached" });
+    await first.getByText("Flash is now open in another tab, so it was locked here.").waitFor();
+
+    // The second tab has the wallet; the money is exact, no recovery needed.
+    await second.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
+    await second.getByLabel("Passphrase").fill(PASS);
+    await second.getByRole("button", { name: "Unlock", exact: true }).click();
+    await waitBalance(second, 200);
     await context.close();
   });
 

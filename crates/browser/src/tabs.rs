@@ -1,7 +1,9 @@
 //! One writer across tabs. An exclusive Web Lock elects the tab that runs the engine; another
 //! tab shows "open in another tab", queues for the lock (so it carries on when the owner
-//! closes) and can take over, which makes the first tab lock itself. The lock's own events
-//! tell every tab what it needs, so no BroadcastChannel is used yet. Two tabs never run two
+//! closes) and can take over, which makes the first tab lock itself. Taking over is a
+//! hand-over: the taking tab asks the owner over a BroadcastChannel, the owner finishes the
+//! money in motion and locks (as an idle lock does), says so, and only then is its lock
+//! stolen; an owner that does not answer in time loses it anyway. Two tabs never run two
 //! engines on the same proofs.
 
 use wasm_bindgen::prelude::*;
@@ -13,11 +15,23 @@ extern "C" {
     fn locks_supported() -> bool;
     #[wasm_bindgen(js_name = claim)]
     fn js_claim(name: &str, on_lost: &Closure<dyn FnMut()>) -> js_sys::Promise;
-    #[wasm_bindgen(js_name = steal)]
-    fn js_steal(name: &str, on_lost: &Closure<dyn FnMut()>) -> js_sys::Promise;
     #[wasm_bindgen(js_name = waitFor)]
     fn js_wait_for(name: &str, on_granted: &Closure<dyn FnMut()>, on_lost: &Closure<dyn FnMut()>);
+    #[wasm_bindgen(js_name = askAndSteal)]
+    fn js_ask_and_steal(
+        name: &str,
+        on_lost: &Closure<dyn FnMut()>,
+        grace_ms: u32,
+    ) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = onReleaseAsked)]
+    fn js_on_release_asked(on_asked: &Closure<dyn FnMut(String)>);
+    #[wasm_bindgen(js_name = released)]
+    fn js_released(id: &str);
 }
+
+/// How long a taking tab waits for the owner to finish before taking the wallet anyway: the
+/// owner's lock waits up to [`flash_core::engine::LOCK_GRACE_MS`] for running operations.
+pub const HAND_OVER_MS: u32 = flash_core::engine::LOCK_GRACE_MS + 5_000;
 
 /// The lock's name.
 const LOCK: &str = "flash-engine";
@@ -50,14 +64,28 @@ pub async fn claim(on_lost: impl Fn() + 'static) -> Claim {
     }
 }
 
-/// Takes the engine over from the tab that has it (which is told, and locks itself).
+/// Takes the engine over from the tab that has it: asks it to finish and lock, and takes the
+/// lock once it has (or after [`HAND_OVER_MS`]).
 pub async fn take_over(on_lost: impl Fn() + 'static) {
     if !locks_supported() {
         return;
     }
     let cb = lost_closure(on_lost);
-    let _ = JsFuture::from(js_steal(LOCK, &cb)).await;
+    let _ = JsFuture::from(js_ask_and_steal(LOCK, &cb, HAND_OVER_MS)).await;
     cb.forget();
+}
+
+/// The owner's side: `on_asked(id)` runs when another tab asks to take over; answer with
+/// [`released`] once the wallet is locked.
+pub fn on_release_asked(on_asked: impl Fn(String) + 'static) {
+    let cb = Closure::<dyn FnMut(String)>::new(on_asked);
+    js_on_release_asked(&cb);
+    cb.forget(); // for the page's life
+}
+
+/// Tells the tab that asked (`id`) that this one has finished and locked.
+pub fn released(id: &str) {
+    js_released(id);
 }
 
 /// Queues for the engine: `on_granted` runs when the tab that has it closes, so a waiting tab

@@ -60,6 +60,9 @@ pub struct Status {
     pub started_at_ms: u64,
     /// Bumped whenever eCash state changed (balance, history, pending): views refetch on it.
     pub revision: u64,
+    /// Mints the last recovery could not finish with (they did not answer): named to the
+    /// user, retried when the page comes back online or on "Try again".
+    pub waiting_on: Vec<String>,
 }
 
 /// Public identifiers derived from the seed, shown in settings and used to receive.
@@ -615,8 +618,10 @@ struct Engine<S, R, C, K> {
     /// Spendable eCash, refreshed after every eCash job.
     balance: u64,
     revision: u64,
+    /// See [`Status::waiting_on`].
+    waiting_on: Vec<String>,
     /// Jobs started by the last command, for the run loop to drive.
-    outbox: Vec<LocalBoxFuture<'static, Option<u64>>>,
+    outbox: Vec<LocalBoxFuture<'static, JobDone>>,
     /// The journal of a freshly unlocked purse, for the run loop to serve.
     new_journal: Option<mpsc::UnboundedReceiver<JournalRequest>>,
     /// Callers of a lock that waits for money in motion: running jobs finish their current
@@ -694,6 +699,11 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             balance: Sats(if unlocked { self.balance } else { 0 }),
             started_at_ms: self.started_at_ms,
             revision: self.revision,
+            waiting_on: if unlocked {
+                self.waiting_on.clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -771,7 +781,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         let recovering = purse.clone();
         self.outbox.push(Box::pin(async move {
             recovering.recover().await;
-            recovering.balance().await.ok()
+            JobDone::of(&recovering).await
         }));
         self.phase = Phase::Unlocked {
             vault,
@@ -895,7 +905,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                     let purse = purse.clone();
                     self.outbox.push(Box::pin(async move {
                         job(purse.clone()).await;
-                        purse.balance().await.ok()
+                        JobDone::of(&purse).await
                     }));
                 }
             }
@@ -1094,13 +1104,36 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         self.broadcast();
     }
 
-    fn job_done(&mut self, balance: Option<u64>) {
-        if let Some(b) = balance {
-            if b != self.balance && matches!(self.phase, Phase::Unlocked { .. }) {
+    fn job_done(&mut self, done: JobDone) {
+        if !matches!(self.phase, Phase::Unlocked { .. }) {
+            return;
+        }
+        let mut changed = done.waiting_on != self.waiting_on;
+        self.waiting_on = done.waiting_on;
+        if let Some(b) = done.balance {
+            if b != self.balance {
                 self.balance = b;
                 self.revision += 1;
-                self.broadcast();
+                changed = true;
             }
+        }
+        if changed {
+            self.broadcast();
+        }
+    }
+}
+
+/// What a finished eCash job leaves for the status.
+struct JobDone {
+    balance: Option<u64>,
+    waiting_on: Vec<String>,
+}
+
+impl JobDone {
+    async fn of(purse: &Purse) -> Self {
+        Self {
+            balance: purse.balance().await.ok(),
+            waiting_on: purse.waiting_on(),
         }
     }
 }
@@ -1108,7 +1141,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
 enum Wake {
     Command(Option<Command>),
     Journal(Option<JournalRequest>),
-    JobDone(Option<u64>),
+    JobDone(JobDone),
     /// The lock's grace period ended with jobs still running.
     GraceOver,
 }
@@ -1145,12 +1178,13 @@ where
         outbox: Vec::new(),
         new_journal: None,
         lock_waiters: Vec::new(),
+        waiting_on: Vec::new(),
     };
     let task = async move {
         engine.opened(open_store.await).await;
         // One loop drives commands, the eCash journal and running eCash jobs, so jobs can
         // wait on the network (and on their own durable writes) while commands go on.
-        let mut running: FuturesUnordered<LocalBoxFuture<'static, Option<u64>>> =
+        let mut running: FuturesUnordered<LocalBoxFuture<'static, JobDone>> =
             FuturesUnordered::new();
         let mut journal: Option<mpsc::UnboundedReceiver<JournalRequest>> = None;
         let mut grace: Option<LocalBoxFuture<'static, ()>> = None;

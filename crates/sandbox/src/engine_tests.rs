@@ -81,6 +81,26 @@ async fn seen(h: &WalletHandle) -> Seen {
 
 /// Issue 8, finding 1: the backup file must carry the eCash, including what the words cannot
 /// rebuild (a token received offline and not yet redeemed) and the mint list.
+/// The status's `waiting_on` once `until` holds for it (the engine sets it when a recovery job
+/// has finished, after the command's own answer); fails after 60 s.
+async fn waiting_on_changes(
+    events: &mut futures::channel::mpsc::UnboundedReceiver<flash_core::Event>,
+    until: impl Fn(&[String]) -> bool,
+) -> Vec<String> {
+    use futures::StreamExt;
+    let wait = async {
+        while let Some(flash_core::Event::StatusChanged(s)) = events.next().await {
+            if until(&s.waiting_on) {
+                return s.waiting_on;
+            }
+        }
+        panic!("the engine stopped");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), wait)
+        .await
+        .expect("the status never named the mints as expected")
+}
+
 #[tokio::test]
 async fn a_backup_file_restores_ecash_mints_pending_and_history_on_a_fresh_device() {
     tokio::task::LocalSet::new()
@@ -120,9 +140,16 @@ async fn a_backup_file_restores_ecash_mints_pending_and_history_on_a_fresh_devic
                 "same balance, mints, pending, saved, history"
             );
 
+            // Finding 6: with the mint down, recovery names it instead of failing.
+            let mut events = c.events().unwrap();
+            c.recover().await.unwrap();
+            let named = waiting_on_changes(&mut events, |w| !w.is_empty()).await;
+            assert_eq!(named, vec![m.url.trim_end_matches('/').to_string()]);
+
             // Back online, the restored device redeems the saved token by itself.
             m.server.restart().await.unwrap();
             c.recover().await.unwrap();
+            waiting_on_changes(&mut events, |w| w.is_empty()).await;
             assert_eq!(c.status().await.unwrap().balance.0, 992 + 64);
             assert!(c.saved_tokens().await.unwrap().is_empty());
             m.server.stop().await;

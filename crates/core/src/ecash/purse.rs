@@ -327,6 +327,9 @@ pub struct Recovered {
     pub deferred: usize,
     /// Sats minted from invoices paid while the app was closed.
     pub minted: u64,
+    /// Mints where something was left for later (they did not answer, or refused), in
+    /// order: the UI names them instead of failing the unlock.
+    pub waiting_on: Vec<String>,
 }
 
 /// The purse. Cheap to clone; clones share wallets and storage.
@@ -345,6 +348,8 @@ pub struct Purse {
     /// check that frees proofs no open operation owns must never meet an operation that has
     /// reserved its proofs but not yet written its saga.
     moving: Arc<futures::lock::Mutex<()>>,
+    /// [`Recovered::waiting_on`] of the last recovery (shown until the next one).
+    waiting_on: Arc<Mutex<Vec<String>>>,
 }
 
 impl std::fmt::Debug for Purse {
@@ -383,7 +388,16 @@ impl Purse {
             lock_key: None,
             old_lock_keys: Vec::new(),
             moving: Arc::new(futures::lock::Mutex::new(())),
+            waiting_on: Arc::new(Mutex::new(Vec::new())),
         }
+    }
+
+    /// Mints the last recovery left work at (see [`Recovered::waiting_on`]).
+    pub fn waiting_on(&self) -> Vec<String> {
+        self.waiting_on
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default()
     }
 
     /// Uses `secret` (32 bytes, the NOSTR key) to sign for tokens locked to us and as the
@@ -1038,6 +1052,7 @@ impl Purse {
             let Ok(wallet) = self.wallet_for(&url) else {
                 continue;
             };
+            let deferred_before = out.deferred;
             match wallet.recover_incomplete_sagas().await {
                 Ok(r) => {
                     out.resolved += r.recovered + r.compensated;
@@ -1054,9 +1069,15 @@ impl Purse {
             if self.reconcile(&wallet, &url).await.is_err() {
                 out.deferred += 1;
             }
+            if out.deferred > deferred_before {
+                out.waiting_on.push(url.to_string());
+            }
         }
         if let Ok((sats, _)) = self.redeem_saved_now().await {
             out.minted += sats;
+        }
+        if let Ok(mut w) = self.waiting_on.lock() {
+            w.clone_from(&out.waiting_on);
         }
         out
     }
