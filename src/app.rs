@@ -132,6 +132,10 @@ pub fn App() -> impl IntoView {
                 let _ = h.lock().await;
             }
             tabs::released(&id);
+            // The asking tab takes over now; should it have gone meanwhile, this tab stays
+            // (locked) and stops saying it is moving.
+            flash_browser::timer::sleep(10_000).await;
+            handing.set(false);
         });
     });
     let become_owner = move || {

@@ -1,10 +1,24 @@
 // One writer across tabs: an exclusive Web Lock names the tab that runs the wallet engine.
 // Thin glue over navigator.locks; the logic stays in Rust.
 
+// Whether this tab holds the lock now (a hand-over must never steal it from itself).
+let holding = false;
+// Ends this tab's pending hand-over request, if any (the lock came by another way).
+let endAsk = null;
+
 function hold() {
   // The lock is held until this promise settles: never, so until the tab goes away or the
   // lock is stolen by another tab.
+  holding = true;
+  if (endAsk) endAsk();
   return new Promise(() => {});
+}
+
+function lost(e, onLost) {
+  if (e && e.name === "AbortError") {
+    holding = false;
+    onLost();
+  }
 }
 
 // Tabs ask the owner to hand over here ({type: "release", id}) and the owner answers when it
@@ -28,9 +42,7 @@ export function claim(name, onLost) {
         resolve(true);
         return hold();
       })
-      .catch((e) => {
-        if (e && e.name === "AbortError") onLost();
-      });
+      .catch((e) => lost(e, onLost));
   });
 }
 
@@ -42,9 +54,7 @@ export function steal(name, onLost) {
         resolve(true);
         return hold();
       })
-      .catch((e) => {
-        if (e && e.name === "AbortError") onLost();
-      });
+      .catch((e) => lost(e, onLost));
   });
 }
 
@@ -56,17 +66,18 @@ export function waitFor(name, onGranted, onLost) {
       onGranted();
       return hold();
     })
-    .catch((e) => {
-      if (e && e.name === "AbortError") onLost();
-    });
+    .catch((e) => lost(e, onLost));
 }
 
 
-// The owner's side of a hand-over: `onAsked(id)` runs when another tab asks for the wallet.
+// The owner's side of a hand-over: `onAsked(id)` runs when another tab asks for the wallet,
+// after this tab has said at once that it is finishing ({type: "releasing", id}).
 export function onReleaseAsked(onAsked) {
   if (!channel) return;
   channel.addEventListener("message", (e) => {
-    if (e.data && e.data.type === "release" && typeof e.data.id === "string") onAsked(e.data.id);
+    if (!holding || !e.data || e.data.type !== "release" || typeof e.data.id !== "string") return;
+    channel.postMessage({ type: "releasing", id: e.data.id });
+    onAsked(e.data.id);
   });
 }
 
@@ -76,26 +87,46 @@ export function released(id) {
 }
 
 // Asks the owner to finish and hand over, then takes the lock: as soon as the owner says it
-// has finished, or after `graceMs` (an owner that hangs or never answers), whichever is first.
-export function askAndSteal(name, onLost, graceMs) {
+// has finished; after `graceMs` from the owner's first answer (an owner that hangs); or after
+// `ackMs` if no owner answers at all (an older build, a frozen tab). If the lock comes to
+// this tab meanwhile (the owner closed), nothing is stolen.
+export function askAndSteal(name, onLost, graceMs, ackMs) {
   const id = String(Math.random()).slice(2) + String(Date.now());
   return new Promise((resolve) => {
-    let going = false;
+    let ended = false;
     let timer = null;
-    const listener = (e) => {
-      if (e.data && e.data.type === "released" && e.data.id === id) go();
-    };
-    const go = () => {
-      if (going) return;
-      going = true;
+    const end = () => {
+      if (ended) return false;
+      ended = true;
+      endAsk = null;
       if (timer !== null) clearTimeout(timer);
       if (channel) channel.removeEventListener("message", listener);
-      steal(name, onLost).then(resolve);
+      return true;
     };
+    const go = () => {
+      if (!end()) return;
+      if (holding) resolve(true);
+      else steal(name, onLost).then(resolve);
+    };
+    const listener = (e) => {
+      if (!e.data || e.data.id !== id) return;
+      if (e.data.type === "released") go();
+      if (e.data.type === "releasing" && !ended) {
+        clearTimeout(timer);
+        timer = setTimeout(go, graceMs);
+      }
+    };
+    endAsk = () => {
+      if (end()) resolve(true);
+    };
+    if (holding) {
+      endAsk();
+      return;
+    }
     if (channel) {
       channel.addEventListener("message", listener);
       channel.postMessage({ type: "release", id });
     }
-    timer = setTimeout(go, channel ? graceMs : 0);
+    timer = setTimeout(go, channel ? ackMs : 0);
   });
 }

@@ -12,6 +12,7 @@ use crate::random::BrowserRandom;
 pub fn start_engine() -> WalletHandle {
     flash_core::ecash::transport::set_timer(|ms| Box::pin(crate::timer::sleep(ms)));
     flash_core::ecash::transport::set_fetch(crate::http::fetch);
+    flash_core::log::set_sink(|message| web_sys::console::warn_1(&message.into()));
     let (handle, task) = flash_core::spawn_engine(
         IdbStore::open(DB_NAME),
         BrowserRandom,

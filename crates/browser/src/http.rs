@@ -37,6 +37,9 @@ pub fn fetch(request: FetchRequest) -> LocalBoxFuture<'static, Result<RawRespons
 pub async fn fetch_capped(request: FetchRequest, limit: usize) -> Result<RawResponse, HttpError> {
     let init = web_sys::RequestInit::new();
     init.set_method(request.method);
+    // As cdk's own transport: a redirect is refused, never followed (a 307 would re-send
+    // a swap's proofs to wherever the mint's answer points).
+    init.set_redirect(web_sys::RequestRedirect::Error);
     if let Some(body) = &request.body {
         init.set_body(&js_sys::Uint8Array::from(body.as_slice()).into());
     }

@@ -97,8 +97,10 @@ fn finished(
         request.set_onerror(Some(&reject));
     });
     let request = request.clone();
+    // Made now, so a rejection is always handled even if the caller drops this future.
+    let outcome = JsFuture::from(promise);
     async move {
-        let outcome = JsFuture::from(promise).await;
+        let outcome = outcome.await;
         request.set_onsuccess(None);
         request.set_onerror(None);
         match outcome {
@@ -122,8 +124,9 @@ fn committed(tx: &IdbTransaction) -> impl std::future::Future<Output = Result<()
         tx.set_onerror(Some(&reject));
     });
     let tx = tx.clone();
+    let outcome = JsFuture::from(promise);
     async move {
-        let outcome = JsFuture::from(promise).await;
+        let outcome = outcome.await;
         tx.set_oncomplete(None);
         tx.set_onabort(None);
         tx.set_onerror(None);
@@ -149,9 +152,13 @@ impl IdbStore {
             };
             let existing = db.object_store_names();
             for table in TABLES {
-                if !existing.contains(table) {
-                    // A failure here aborts the upgrade, and the open below reports it.
-                    let _ = db.create_object_store(table);
+                if !existing.contains(table) && db.create_object_store(table).is_err() {
+                    // Abort the upgrade (the open below reports it) rather than commit a
+                    // database every later write would fail on.
+                    if let Some(tx) = upgrading.transaction() {
+                        let _ = tx.abort();
+                    }
+                    return;
                 }
             }
         });

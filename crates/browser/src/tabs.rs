@@ -22,6 +22,7 @@ extern "C" {
         name: &str,
         on_lost: &Closure<dyn FnMut()>,
         grace_ms: u32,
+        ack_ms: u32,
     ) -> js_sys::Promise;
     #[wasm_bindgen(js_name = onReleaseAsked)]
     fn js_on_release_asked(on_asked: &Closure<dyn FnMut(String)>);
@@ -31,7 +32,12 @@ extern "C" {
 
 /// How long a taking tab waits for the owner to finish before taking the wallet anyway: the
 /// owner's lock waits up to [`flash_core::engine::LOCK_GRACE_MS`] for running operations.
+/// Counted from the owner's first answer, which it sends as soon as it is asked.
 pub const HAND_OVER_MS: u32 = flash_core::engine::LOCK_GRACE_MS + 5_000;
+
+/// How long a taking tab waits for any answer: an owner that says nothing (an older build, a
+/// frozen background tab) loses the wallet after this, as before hand-overs existed.
+pub const ANSWER_MS: u32 = 3_000;
 
 /// The lock's name.
 const LOCK: &str = "flash-engine";
@@ -65,13 +71,13 @@ pub async fn claim(on_lost: impl Fn() + 'static) -> Claim {
 }
 
 /// Takes the engine over from the tab that has it: asks it to finish and lock, and takes the
-/// lock once it has (or after [`HAND_OVER_MS`]).
+/// lock once it has (or after [`HAND_OVER_MS`], or [`ANSWER_MS`] without an answer).
 pub async fn take_over(on_lost: impl Fn() + 'static) {
     if !locks_supported() {
         return;
     }
     let cb = lost_closure(on_lost);
-    let _ = JsFuture::from(js_ask_and_steal(LOCK, &cb, HAND_OVER_MS)).await;
+    let _ = JsFuture::from(js_ask_and_steal(LOCK, &cb, HAND_OVER_MS, ANSWER_MS)).await;
     cb.forget();
 }
 

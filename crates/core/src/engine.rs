@@ -60,8 +60,9 @@ pub struct Status {
     pub started_at_ms: u64,
     /// Bumped whenever eCash state changed (balance, history, pending): views refetch on it.
     pub revision: u64,
-    /// Mints the last recovery could not finish with (they did not answer): named to the
-    /// user, retried when the page comes back online or on "Try again".
+    /// Mints the last recovery left work at (a mint did not answer, or a payment there is
+    /// still in flight): named to the user, retried when the page comes back online or on
+    /// "Try again".
     pub waiting_on: Vec<String>,
 }
 
@@ -776,6 +777,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             &old_nsecs,
         );
         self.balance = purse.balance().await.unwrap_or(0);
+        self.waiting_on.clear(); // named afresh by this session's recovery
         self.new_journal = Some(requests);
         // Finish or roll back whatever the last session left open.
         let recovering = purse.clone();
@@ -820,9 +822,14 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         // Older vaults get today's KDF cost while we have the passphrase at hand. A failed
         // upgrade (out of memory on a small phone, a full disk) must not refuse a correct
         // passphrase: the old wrapping still stands, and the next unlock tries again.
-        let _ = vault
+        if let Err(e) = vault
             .upgrade_kdf(pass, KdfParams::DEFAULT, &self.random, &self.kdf)
-            .await;
+            .await
+        {
+            crate::log::warn(&format!(
+                "the passphrase's KDF upgrade failed and is tried again at the next unlock: {e}"
+            ));
+        }
         self.enter(vault).await
     }
 
@@ -886,6 +893,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             {
                 drop((keys, nsec, purse)); // zeroized on drop
                 self.balance = 0;
+                self.waiting_on.clear();
                 self.phase = Phase::Locked(vault.lock());
             }
         }

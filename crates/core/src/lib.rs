@@ -7,6 +7,7 @@ pub mod amount;
 pub mod ecash;
 pub mod engine;
 pub mod keys;
+pub mod log;
 pub mod passphrase;
 pub mod ports;
 pub mod store;

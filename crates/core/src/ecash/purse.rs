@@ -327,8 +327,9 @@ pub struct Recovered {
     pub deferred: usize,
     /// Sats minted from invoices paid while the app was closed.
     pub minted: u64,
-    /// Mints where something was left for later (they did not answer, or refused), in
-    /// order: the UI names them instead of failing the unlock.
+    /// Mints where something was left for later (a mint did not answer or refused, or a
+    /// payment there is still in flight), in order: the UI names them instead of failing
+    /// the unlock.
     pub waiting_on: Vec<String>,
 }
 

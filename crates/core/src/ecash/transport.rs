@@ -41,7 +41,6 @@ pub fn set_timer(timer: fn(u32) -> futures::future::LocalBoxFuture<'static, ()>)
 pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// One mint request as the page's fetch sends it.
-#[derive(Debug)]
 pub struct FetchRequest {
     /// `GET` or `POST`.
     pub method: &'static str,
@@ -51,6 +50,21 @@ pub struct FetchRequest {
     pub headers: Vec<(String, String)>,
     /// The JSON body of a POST.
     pub body: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for FetchRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Header values (auth tokens) and bodies (proof secrets) are never printed.
+        f.debug_struct("FetchRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 /// The page's fetch: status and at most [`MAX_ANSWER_BYTES`] of body.

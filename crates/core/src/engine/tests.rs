@@ -276,3 +276,59 @@ fn a_passkey_needs_the_passphrase_and_a_new_passphrase_drops_it_unless_kept() {
     .unwrap();
     assert_eq!(pool.run_until(handle.passkey()).unwrap(), None);
 }
+
+/// Argon2 that fails (as out of memory on a small phone would) above the minimum cost.
+struct SmallPhoneKdf;
+
+impl crate::vault::Kdf for SmallPhoneKdf {
+    async fn derive(
+        &self,
+        passphrase: &[u8],
+        salt: &[u8],
+        params: &KdfParams,
+    ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        if params.m_kib > KdfParams::MINIMUM.m_kib {
+            return Err(VaultError::Kdf("out of memory".into()));
+        }
+        InlineKdf.derive(passphrase, salt, params).await
+    }
+}
+
+static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Issue 8, finding 12: a failed KDF upgrade never refuses the right passphrase; it is
+/// reported (without secrets) and the old wrapping stands for the next try.
+#[test]
+fn a_failed_kdf_upgrade_unlocks_anyway_and_is_reported() {
+    crate::log::set_sink(|m| WARNINGS.lock().unwrap().push(m.to_string()));
+    let store = MemoryStore::new();
+    futures::executor::block_on(Vault::create_with(
+        store.clone(),
+        PASS,
+        KdfParams::MINIMUM,
+        &OsRandom,
+        &InlineKdf,
+        &[(RECORDS, MNEMONIC, ABOUT.as_bytes())],
+    ))
+    .unwrap();
+    let mut pool = LocalPool::new();
+    let (handle, task) = spawn_engine(
+        async move { Ok(store) },
+        OsRandom,
+        ManualClock::new(42),
+        SmallPhoneKdf,
+        never(),
+    );
+    pool.spawner().spawn_local(task).unwrap();
+    pool.run_until(handle.unlock(PASS)).unwrap();
+    let warnings = WARNINGS.lock().unwrap().clone();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("KDF upgrade failed") && w.contains("out of memory")),
+        "{warnings:?}"
+    );
+    assert!(warnings.iter().all(|w| !w.contains(PASS)));
+    pool.run_until(handle.lock()).unwrap();
+    pool.run_until(handle.unlock(PASS)).unwrap();
+}

@@ -423,7 +423,7 @@ impl<S: Store> Vault<S> {
 
     /// After an unlock with `passphrase`: if the stored KDF parameters are weaker than
     /// `target`, re-wraps under `target`. Returns whether it upgraded.
-    pub async fn upgrade_kdf(
+    pub(crate) async fn upgrade_kdf(
         &self,
         passphrase: &str,
         target: KdfParams,
