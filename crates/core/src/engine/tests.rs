@@ -17,12 +17,20 @@ const ABOUT: &str =
 const PASS: &str = "correct horse battery staple";
 
 fn start(store: MemoryStore) -> (LocalPool, WalletHandle) {
+    start_with(store, InlineKdf)
+}
+
+/// [`start`] with another KDF port.
+fn start_with(
+    store: MemoryStore,
+    kdf: impl crate::vault::Kdf + 'static,
+) -> (LocalPool, WalletHandle) {
     let pool = LocalPool::new();
     let (handle, task) = spawn_engine(
         async move { Ok(store) },
         OsRandom,
         ManualClock::new(42),
-        InlineKdf,
+        kdf,
         never(),
     );
     pool.spawner().spawn_local(task).unwrap();
@@ -311,15 +319,7 @@ fn a_failed_kdf_upgrade_unlocks_anyway_and_is_reported() {
         &[(RECORDS, MNEMONIC, ABOUT.as_bytes())],
     ))
     .unwrap();
-    let mut pool = LocalPool::new();
-    let (handle, task) = spawn_engine(
-        async move { Ok(store) },
-        OsRandom,
-        ManualClock::new(42),
-        SmallPhoneKdf,
-        never(),
-    );
-    pool.spawner().spawn_local(task).unwrap();
+    let (mut pool, handle) = start_with(store, SmallPhoneKdf);
     pool.run_until(handle.unlock(PASS)).unwrap();
     let warnings = WARNINGS.lock().unwrap().clone();
     assert!(
