@@ -619,6 +619,9 @@ struct Engine<S, R, C, K> {
     /// Spendable eCash, refreshed after every eCash job.
     balance: u64,
     revision: u64,
+    /// A write since the last status changed what Home lists (history, pending, saved
+    /// tokens), so the next finished job bumps `revision` even if the balance stayed.
+    listed_changed: bool,
     /// See [`Status::waiting_on`].
     waiting_on: Vec<String>,
     /// Jobs started by the last command, for the run loop to drive.
@@ -1093,13 +1096,16 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
 
 impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
     /// Seals a batch of eCash changes and writes it in one transaction.
-    async fn persist(&self, (changes, reply): JournalRequest) {
+    async fn persist(&mut self, (changes, reply): JournalRequest) {
         let result = match &self.phase {
             Phase::Unlocked { vault, .. } => {
                 crate::ecash::journal::write_through(vault, &changes, &self.random).await
             }
             _ => Err(crate::ecash::JournalError::Closed),
         };
+        if result.is_ok() && changes.iter().any(|(k, _)| crate::ecash::db::is_listed(k)) {
+            self.listed_changed = true;
+        }
         let _ = reply.send(result);
     }
 
@@ -1121,9 +1127,14 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         if let Some(b) = done.balance {
             if b != self.balance {
                 self.balance = b;
-                self.revision += 1;
                 changed = true;
             }
+        }
+        // A recovery can finish a payment's history line, or an offline receive add a saved
+        // token, without moving the balance: what Home lists is stale all the same.
+        if changed || std::mem::take(&mut self.listed_changed) {
+            self.revision += 1;
+            changed = true;
         }
         if changed {
             self.broadcast();
@@ -1183,6 +1194,7 @@ where
         subscribers: Vec::new(),
         balance: 0,
         revision: 0,
+        listed_changed: false,
         outbox: Vec::new(),
         new_journal: None,
         lock_waiters: Vec::new(),

@@ -81,24 +81,24 @@ async fn seen(h: &WalletHandle) -> Seen {
 
 /// Issue 8, finding 1: the backup file must carry the eCash, including what the words cannot
 /// rebuild (a token received offline and not yet redeemed) and the mint list.
-/// The status's `waiting_on` once `until` holds for it (the engine sets it when a recovery job
-/// has finished, after the command's own answer); fails after 60 s.
-async fn waiting_on_changes(
+/// The first status the engine announces for which `until` holds (the engine announces one
+/// when a job has finished, after the command's own answer); fails after 60 s.
+async fn status_when(
     events: &mut futures::channel::mpsc::UnboundedReceiver<flash_core::Event>,
-    until: impl Fn(&[String]) -> bool,
-) -> Vec<String> {
+    until: impl Fn(&flash_core::Status) -> bool,
+) -> flash_core::Status {
     use futures::StreamExt;
     let wait = async {
         while let Some(flash_core::Event::StatusChanged(s)) = events.next().await {
-            if until(&s.waiting_on) {
-                return s.waiting_on;
+            if until(&s) {
+                return s;
             }
         }
         panic!("the engine stopped");
     };
     tokio::time::timeout(std::time::Duration::from_secs(60), wait)
         .await
-        .expect("the status never named the mints as expected")
+        .expect("the engine never announced the expected status")
 }
 
 #[tokio::test]
@@ -120,8 +120,13 @@ async fn a_backup_file_restores_ecash_mints_pending_and_history_on_a_fresh_devic
             fund(&b, &m.url, 64).await;
             let gift = b.send(&m.url, 64, None, false, None).await.unwrap();
             m.server.stop().await;
+            let mut a_events = a.events().unwrap();
+            let revision = a.status().await.unwrap().revision;
             let got = a.receive_token(&gift.token, false).await.unwrap();
             assert!(!got.redeemed);
+            // The balance did not move, but Home's lists did (a saved token, a receive in
+            // flight): the status says so, or the screen would keep the old lists.
+            status_when(&mut a_events, |s| s.revision > revision).await;
             let before = seen(&a).await;
             assert_eq!(before.balance, 992);
             assert_eq!(before.saved.len(), 1);
@@ -143,13 +148,16 @@ async fn a_backup_file_restores_ecash_mints_pending_and_history_on_a_fresh_devic
             // Finding 6: with the mint down, recovery names it instead of failing.
             let mut events = c.events().unwrap();
             c.recover().await.unwrap();
-            let named = waiting_on_changes(&mut events, |w| !w.is_empty()).await;
-            assert_eq!(named, vec![m.url.trim_end_matches('/').to_string()]);
+            let named = status_when(&mut events, |s| !s.waiting_on.is_empty()).await;
+            assert_eq!(
+                named.waiting_on,
+                vec![m.url.trim_end_matches('/').to_string()]
+            );
 
             // Back online, the restored device redeems the saved token by itself.
             m.server.restart().await.unwrap();
             c.recover().await.unwrap();
-            waiting_on_changes(&mut events, |w| w.is_empty()).await;
+            status_when(&mut events, |s| s.waiting_on.is_empty()).await;
             assert_eq!(c.status().await.unwrap().balance.0, 992 + 64);
             assert!(c.saved_tokens().await.unwrap().is_empty());
             m.server.stop().await;

@@ -108,12 +108,14 @@ async fn a_payment_killed_after_the_mint_paid_it_is_counted_once() {
     assert!(truth <= 400, "the mint paid: {truth}");
     assert_eq!(a.balance().await.unwrap(), truth);
     assert!(a.pending().await.unwrap().is_empty());
-    assert!(a
-        .history()
-        .await
-        .unwrap()
+    let history = a.history().await.unwrap();
+    assert!(history
         .iter()
         .any(|h| !h.incoming && h.amount == 100 && h.status == "completed"));
+    assert!(
+        history.iter().all(|h| h.status != "pending"),
+        "nothing is left pending: {history:?}"
+    );
     m.server.stop().await;
 }
 

@@ -88,6 +88,15 @@ impl Record {
 }
 
 /// Logical record keys: a kind prefix and the entity's own id.
+/// Whether a change to the record stored under `key` changes what the user sees listed:
+/// coins, history, operations in flight and saved data (tokens), but not mint metadata,
+/// keysets or counters, which reads refresh on their own.
+pub fn is_listed(key: &str) -> bool {
+    ["proof:", "tx:", "saga:", "kv:"]
+        .iter()
+        .any(|prefix| key.starts_with(prefix))
+}
+
 mod key {
     use super::*;
     pub fn mint(u: &MintUrl) -> String {
