@@ -1,24 +1,27 @@
-//! Waiting in the page: `setTimeout` as a future, handed to the engine as its sleep function
-//! (it polls mints with it) so the engine itself needs no timer of its own.
+//! Waiting: the global `setTimeout` as a future, handed to the engine as its sleep function
+//! (it polls mints and bounds requests with it) so the engine itself needs no timer of its
+//! own. Global, not `window.setTimeout`, so it also waits inside a Web Worker.
 
 use std::rc::Rc;
 
 use flash_core::engine::Sleep;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
-/// Resolves after `ms` milliseconds (at once when the page has no window).
+#[wasm_bindgen]
+extern "C" {
+    /// `globalThis.setTimeout`: the same function on a page and in a worker.
+    #[wasm_bindgen(js_name = setTimeout, catch)]
+    fn set_timeout(handler: &js_sys::Function, ms: i32) -> Result<JsValue, JsValue>;
+}
+
+/// Resolves after `ms` milliseconds. Where no timer can be set it resolves at once, so a
+/// deadline never hangs forever; the engine's timeouts then fire early, never late.
 pub async fn sleep(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let done = web_sys::window().and_then(|w| {
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                resolve.unchecked_ref(),
-                i32::try_from(ms).unwrap_or(i32::MAX),
-            )
-            .ok()
-        });
-        if done.is_none() {
-            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        if set_timeout(&resolve, i32::try_from(ms).unwrap_or(i32::MAX)).is_err() {
+            let _ = resolve.call0(&JsValue::NULL);
         }
     });
     let _ = JsFuture::from(promise).await;
