@@ -161,9 +161,7 @@ describe("eCash", () => {
     assert.ok(truth < 300 - 99 && truth >= 300 - 100 - 10, `paid once, with a fee: ${truth}`);
     await waitBalance(a, truth);
     await a.getByTestId("no-pending").waitFor();
-    // Known gap (issue 8 note): the payment's history line still says "pending" here, though
-    // the balance, Pending and the mint agree that it was paid.
-    await a.getByTestId("history-item").filter({ hasText: "−100 sat" }).waitFor();
+    await a.getByTestId("history-item").filter({ hasText: "−100 sat" }).filter({ hasText: "completed" }).waitFor();
     await a.context().close();
     await fresh.context().close();
   });

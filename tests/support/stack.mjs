@@ -1,7 +1,7 @@
 // Starts the local stack (flash-sandbox) on free ports, waits for its ready line, and stops it
 // by PID afterwards. Shared by the end-to-end tests and the benchmarks.
 import { spawn } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -17,7 +17,7 @@ export async function startStack({ copyDist = false } = {}) {
   let dist = distSrc;
   if (copyDist) {
     dist = join(work, "dist");
-    cpSync(distSrc, dist, { recursive: true });
+    cpSync(distSrc, dist, { recursive: true, preserveTimestamps: true }); // copies stay as new as their files
   }
   const args = ["--port", "0", "--mint-port", "0", "--relay-port", "0", "--control",
     "--dist", dist, "--data-dir", join(work, "data"), "--quote-delay", "1"];
@@ -74,6 +74,35 @@ export async function launchProfile() {
   const close = context.close.bind(context);
   context.close = async () => { await close(); rmSync(dir, { recursive: true, force: true }); };
   return context;
+}
+
+/**
+ * A browser on the on-disk profile `dir`, which outlives it: closed or killed, the same
+ * profile (IndexedDB, service worker) opens again with another call.
+ */
+export async function openProfileAt(dir) {
+  const context = await chromium.launchPersistentContext(dir, BROWSER_OPTIONS);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return { context, page };
+}
+
+/** Kills the browser of profile `dir` as the OS would (SIGKILL), and waits until it is gone. */
+export async function killProfile(context, dir) {
+  const gone = new Promise((resolve) => context.once("close", resolve));
+  let killed = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let cmdline;
+    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { continue; }
+    if (cmdline.split("\0").includes(`--user-data-dir=${dir}`)) {
+      try { process.kill(Number(pid), "SIGKILL"); killed += 1; } catch {}
+    }
+  }
+  if (killed === 0) throw new Error(`no browser process runs profile ${dir}`);
+  await gone;
+  // The browser's helpers die with it; reopening the profile waits until none is left.
+  while (readdirSync("/proc").some((pid) => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir); } catch { return false; }
+  })) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** Waits until the app has mounted (it sets <html data-ready>). */
