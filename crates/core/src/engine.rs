@@ -551,8 +551,9 @@ impl WalletHandle {
     pub async fn pending(&self) -> Result<Vec<PendingItem>, EngineError> {
         self.ecash(|p| {
             Box::pin(async move {
-                // Claimed tokens leave the list; an unreachable mint just leaves it as is.
-                let _ = p.check_sent().await;
+                // Claimed tokens leave the list (checked at most once a minute); an
+                // unreachable mint just leaves it as is.
+                let _ = p.check_sent_now_and_then().await;
                 p.pending().await
             })
         })

@@ -224,6 +224,20 @@ impl Tables {
         }
     }
 
+    fn contains(&self, k: &str) -> bool {
+        self.mints.contains_key(k)
+            || self.keysets.contains_key(k)
+            || self.keys.contains_key(k)
+            || self.mint_quotes.contains_key(k)
+            || self.melt_quotes.contains_key(k)
+            || self.proofs.contains_key(k)
+            || self.transactions.contains_key(k)
+            || self.counters.contains_key(k)
+            || self.sagas.contains_key(k)
+            || self.kv.contains_key(k)
+            || self.p2pk.contains_key(k)
+    }
+
     fn remove(&mut self, k: &str) {
         self.mints.remove(k);
         self.keysets.remove(k);
@@ -327,7 +341,13 @@ impl EcashDb {
         f: impl FnOnce(&Tables) -> Result<(R, Vec<Edit>), Error>,
     ) -> Result<R, Error> {
         let mut tables = self.inner.tables.lock().await;
-        let (result, edits) = f(&tables)?;
+        let (result, mut edits) = f(&tables)?;
+        // Deleting what is not there changes nothing: no write, and no "something changed"
+        // for the status (cdk's NUT-07 check deletes every spent Y it is told of, each time).
+        edits.retain(|e| match e {
+            Edit::Delete(k) => tables.contains(k),
+            Edit::Put(_) => true,
+        });
         if edits.is_empty() {
             return Ok(result);
         }

@@ -351,7 +351,13 @@ pub struct Purse {
     moving: Arc<futures::lock::Mutex<()>>,
     /// [`Recovered::waiting_on`] of the last recovery (shown until the next one).
     waiting_on: Arc<Mutex<Vec<String>>>,
+    /// When unclaimed sends were last checked with their mints ([`Purse::check_sent_now_and_then`]).
+    sent_checked_at: Arc<Mutex<Option<u64>>>,
 }
+
+/// Unclaimed sent tokens are asked about (NUT-07, a request per send, under `moving`) at most
+/// this often when Home lists them; a slow mint then cannot hold up payments on every refresh.
+pub const SENT_CHECK_EVERY_SECS: u64 = 60;
 
 impl std::fmt::Debug for Purse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -390,6 +396,7 @@ impl Purse {
             old_lock_keys: Vec::new(),
             moving: Arc::new(futures::lock::Mutex::new(())),
             waiting_on: Arc::new(Mutex::new(Vec::new())),
+            sent_checked_at: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -1201,6 +1208,21 @@ impl Purse {
         let id =
             uuid::Uuid::from_str(id).map_err(|_| EcashError::Other("unknown operation".into()))?;
         Ok(amount(wallet.revoke_send(id).await?))
+    }
+
+    /// [`Purse::check_sent`], unless it ran less than [`SENT_CHECK_EVERY_SECS`] ago.
+    pub async fn check_sent_now_and_then(&self) -> Result<usize, EcashError> {
+        let now = cdk::util::unix_time();
+        {
+            let Ok(mut last) = self.sent_checked_at.lock() else {
+                return Ok(0);
+            };
+            if last.is_some_and(|t| now.saturating_sub(t) < SENT_CHECK_EVERY_SECS) {
+                return Ok(0);
+            }
+            *last = Some(now);
+        }
+        self.check_sent().await
     }
 
     /// Checks unclaimed sent tokens with the mint (NUT-07); claimed ones leave Pending.

@@ -54,6 +54,26 @@ async fn a_failed_write_changes_nothing() {
     assert_eq!(db.increment_keyset_counter(&id, 1).await.unwrap(), 4);
 }
 
+/// cdk's NUT-07 check deletes every spent Y it is told of, on each check. Deleting what is
+/// not there must not write: each write tells Home to list everything again, which checks
+/// again — a loop of mint requests and disk writes for as long as Home is open.
+#[tokio::test]
+async fn deleting_what_is_not_there_writes_nothing() {
+    let journal = Arc::new(MemoryJournal::new());
+    let db = EcashDb::empty(journal.clone());
+    db.kv_write("a", "b", "c", b"value").await.unwrap();
+    journal.fail_commits(true); // any write now fails, so a write would show as an error
+    let y =
+        PublicKey::from_hex("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+            .unwrap();
+    assert!(db.update_proofs(vec![], vec![y]).await.is_ok());
+    assert!(db.kv_remove("a", "b", "nothing-here").await.is_ok());
+    // A delete of something that is there still writes (and here fails, changing nothing).
+    assert!(db.kv_remove("a", "b", "c").await.is_err());
+    journal.fail_commits(false);
+    assert_eq!(db.kv_read("a", "b", "c").await.unwrap().unwrap(), b"value");
+}
+
 #[test]
 fn unreadable_records_are_an_error_not_an_empty_wallet() {
     let journal = Arc::new(MemoryJournal::new());
