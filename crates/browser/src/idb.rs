@@ -8,6 +8,8 @@
 //! Reads and writes share one connection: a second connection's readwrite transaction would
 //! queue behind the first one's open transactions.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use flash_core::store::{check_table, Op, Store, StoreError, STORE_VERSION, TABLES};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -17,6 +19,18 @@ use web_sys::{
     IdbDatabase, IdbFactory, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction,
     IdbTransactionMode,
 };
+
+/// Set once another tab has taken the wallet over from this one (see [`fence_writes`]).
+static WRITES_FENCED: AtomicBool = AtomicBool::new(false);
+const FENCED_TEXT: &str = "Flash is open in another tab now";
+
+/// Stops (`true`) or allows again (`false`) every IndexedDB write of this page. Set the moment
+/// another tab takes the wallet (Web Locks' `steal`), before anything else runs: a tab that was
+/// frozen in the background may still be holding mint answers, and its writes from an
+/// out-of-date copy of the wallet must never land beside the new owner's.
+pub fn fence_writes(fenced: bool) {
+    WRITES_FENCED.store(fenced, Ordering::SeqCst);
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -273,6 +287,9 @@ impl Store for IdbStore {
     }
 
     async fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        if WRITES_FENCED.load(Ordering::SeqCst) {
+            return Err(StoreError::Write(FENCED_TEXT.into()));
+        }
         for op in &ops {
             let (Op::Put { table, .. } | Op::Delete { table, .. }) = op;
             check_table(table)?;

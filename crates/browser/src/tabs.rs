@@ -51,8 +51,13 @@ pub enum Claim {
     Elsewhere,
 }
 
+/// `on_lost`, after this page's storage writes are fenced off ([`crate::idb::fence_writes`]):
+/// from the moment the lock is gone, nothing this tab still has in flight may write.
 fn lost_closure(on_lost: impl Fn() + 'static) -> Closure<dyn FnMut()> {
-    Closure::new(on_lost)
+    Closure::new(move || {
+        crate::idb::fence_writes(true);
+        on_lost();
+    })
 }
 
 /// Tries to become the engine's tab without waiting. `on_lost` runs if another tab takes over
@@ -66,7 +71,10 @@ pub async fn claim(on_lost: impl Fn() + 'static) -> Claim {
     cb.forget(); // may run for the rest of the page's life
     match got.ok().and_then(|v| v.as_bool()) {
         Some(false) => Claim::Elsewhere,
-        _ => Claim::Owner,
+        _ => {
+            crate::idb::fence_writes(false);
+            Claim::Owner
+        }
     }
 }
 
@@ -79,6 +87,7 @@ pub async fn take_over(on_lost: impl Fn() + 'static) {
     let cb = lost_closure(on_lost);
     let _ = JsFuture::from(js_ask_and_steal(LOCK, &cb, HAND_OVER_MS, ANSWER_MS)).await;
     cb.forget();
+    crate::idb::fence_writes(false); // this tab holds the lock now
 }
 
 /// The owner's side: `on_asked(id)` runs when another tab asks to take over; answer with
@@ -100,7 +109,10 @@ pub fn wait_for(on_granted: impl Fn() + 'static, on_lost: impl Fn() + 'static) {
     if !locks_supported() {
         return;
     }
-    let granted = Closure::<dyn FnMut()>::new(on_granted);
+    let granted = Closure::<dyn FnMut()>::new(move || {
+        crate::idb::fence_writes(false); // this tab holds the lock now
+        on_granted();
+    });
     let lost = lost_closure(on_lost);
     js_wait_for(LOCK, &granted, &lost);
     granted.forget(); // both may run at any time during the page's life

@@ -28,6 +28,38 @@ async fn indexeddb_passes_the_storage_conformance_suite() {
     IdbStore::delete(name).await.expect("delete");
 }
 
+/// Once another tab has taken the wallet, nothing this page still has in flight may write.
+#[wasm_bindgen_test]
+async fn a_fenced_page_cannot_write() {
+    let name = "flash-test-fence";
+    let _ = IdbStore::delete(name).await;
+    let store = IdbStore::open(name).await.expect("open");
+    let put = |v: u8| {
+        vec![flash_core::store::Op::Put {
+            table: "records",
+            key: "k".into(),
+            value: vec![v],
+        }]
+    };
+    store.write(put(1)).await.expect("an owner writes");
+    flash_browser::idb::fence_writes(true);
+    let refused = store.write(put(2)).await;
+    flash_browser::idb::fence_writes(false);
+    assert!(
+        matches!(refused, Err(flash_core::store::StoreError::Write(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.get("records", "k").await,
+        Ok(Some(vec![1])),
+        "nothing changed"
+    );
+    store.write(put(3)).await.expect("the owner again");
+    assert_eq!(store.get("records", "k").await, Ok(Some(vec![3])));
+    drop(store);
+    IdbStore::delete(name).await.expect("delete");
+}
+
 /// Every readwrite transaction the page opens is recorded with the durability it asked for.
 fn spy_on_transactions() -> js_sys::Array {
     let install = js_sys::Function::new_no_args(
