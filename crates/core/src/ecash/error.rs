@@ -85,6 +85,15 @@ pub enum EcashError {
     Other(String),
 }
 
+/// A mint's error body can be megabytes: errors keep its first 300 characters.
+fn short(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(300) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 impl From<cdk::Error> for EcashError {
     fn from(e: cdk::Error) -> Self {
         use cdk::Error as E;
@@ -93,8 +102,8 @@ impl From<cdk::Error> for EcashError {
             E::TokenPending => Self::TokenPending,
             E::InsufficientFunds => Self::InsufficientFunds,
             E::UnsupportedUnit => Self::UnsupportedUnit,
-            E::HttpError(None, m) => Self::Unreachable(m),
-            E::HttpError(Some(s), m) if s >= 500 => Self::Unreachable(format!("{s} {m}")),
+            E::HttpError(None, m) => Self::Unreachable(short(m)),
+            E::HttpError(Some(s), m) if s >= 500 => Self::Unreachable(short(format!("{s} {m}"))),
             E::Timeout => Self::Unreachable("timed out".into()),
             E::DleqProofNotProvided | E::CouldNotVerifyDleq | E::DHKE(_) => Self::BadSignature,
             E::Database(d) => Self::Storage(d.to_string()),
@@ -105,9 +114,9 @@ impl From<cdk::Error> for EcashError {
                 let lower = text.to_lowercase();
                 if lower.contains("connect") || lower.contains("network") || lower.contains("fetch")
                 {
-                    Self::Unreachable(text)
+                    Self::Unreachable(short(text))
                 } else {
-                    Self::Other(text)
+                    Self::Other(short(text))
                 }
             }
         }
@@ -140,5 +149,20 @@ impl EcashError {
 impl From<cdk_common::database::Error> for EcashError {
     fn from(e: cdk_common::database::Error) -> Self {
         Self::Storage(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_mint_error_is_cut_short() {
+        let body = "é".repeat(1_000_000);
+        let EcashError::Unreachable(text) = cdk::Error::HttpError(Some(503), body).into() else {
+            panic!("a 503 is the mint being unreachable");
+        };
+        assert!(text.chars().count() <= 301, "{}", text.len());
+        assert!(text.starts_with("503 é"));
     }
 }

@@ -54,10 +54,17 @@ pub struct FetchRequest {
 
 impl std::fmt::Debug for FetchRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Header values (auth tokens) and bodies (proof secrets) are never printed.
+        // Header values (auth tokens), bodies (proof secrets) and the path (it carries quote
+        // ids: whoever has a paid mint quote's id can mint it) are never printed.
+        let origin = self
+            .url
+            .splitn(4, '/')
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("/");
         f.debug_struct("FetchRequest")
             .field("method", &self.method)
-            .field("url", &self.url)
+            .field("origin", &origin)
             .field(
                 "headers",
                 &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
@@ -230,5 +237,20 @@ mod tests {
         assert!(out["nuts"].get("19").is_none());
         assert_eq!(out["nuts"]["4"]["disabled"], false);
         assert_eq!(out["name"], "m");
+    }
+
+    #[test]
+    fn a_request_prints_no_secret() {
+        let request = FetchRequest {
+            method: "POST",
+            url: "https://mint.example/v1/mint/quote/bolt11/quote-id-7f3a".into(),
+            headers: vec![("Clear-auth".into(), "secret-token".into())],
+            body: Some(b"{\"secret\":\"proof-secret\"}".to_vec()),
+        };
+        let printed = format!("{request:?}");
+        for secret in ["quote-id-7f3a", "secret-token", "proof-secret"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("https://mint.example"), "{printed}");
     }
 }
