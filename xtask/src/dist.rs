@@ -14,7 +14,90 @@ pub fn build(root: &Path) -> Result<(), Failed> {
     step("build the PWA (trunk, release)");
     cmd(root, "trunk", &["build", "--release"]).run()?;
     write_headers(&root.join("dist"))?;
-    write_service_worker(root)
+    write_service_worker(root)?;
+    write_compressed(&root.join("dist"))
+}
+
+/// What is sent compressed: text and wasm. Images are compressed already.
+const COMPRESSIBLE: &[&str] = &[
+    "wasm",
+    "js",
+    "css",
+    "html",
+    "json",
+    "svg",
+    "webmanifest",
+    "txt",
+];
+
+/// Writes `F.br` (brotli, quality 11) and `F.gz` (gzip -9) beside every compressible file,
+/// so a host sends the smaller one a browser accepts without compressing per request (the
+/// sandbox does, by `Accept-Encoding`). On a phone's link the wasm is most of the wait.
+fn write_compressed(dist: &Path) -> Result<(), Failed> {
+    use std::io::Write;
+    let (mut raw, mut br_total) = (0usize, 0usize);
+    for path in all_files(dist)? {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !COMPRESSIBLE.contains(&ext) {
+            continue;
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Failed(format!("cannot read {}: {e}", path.display())))?;
+        let mut br = Vec::with_capacity(bytes.len() / 3);
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut bytes.as_slice(), &mut br, &params)
+            .map_err(|e| Failed(format!("brotli {}: {e}", path.display())))?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&bytes)
+            .map_err(|e| Failed(format!("gzip {}: {e}", path.display())))?;
+        let gz = gz
+            .finish()
+            .map_err(|e| Failed(format!("gzip {}: {e}", path.display())))?;
+        for (suffix, out) in [("br", &br), ("gz", &gz)] {
+            let mut name = path.clone().into_os_string();
+            name.push(format!(".{suffix}"));
+            std::fs::write(&name, out)
+                .map_err(|e| Failed(format!("cannot write {}: {e}", path.display())))?;
+        }
+        raw += bytes.len();
+        br_total += br.len();
+    }
+    println!(
+        "compressed: {} KB raw -> {} KB brotli (.br and .gz beside each file)",
+        raw / 1024,
+        br_total / 1024
+    );
+    Ok(())
+}
+
+/// Every file under `dist`, compressed copies excluded.
+fn all_files(dist: &Path) -> Result<Vec<PathBuf>, Failed> {
+    let mut out = Vec::new();
+    let mut stack = vec![dist.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Failed(format!("cannot list {}: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !is_compressed_copy(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `F.br` / `F.gz` written by [`write_compressed`]: never precached or listed, the host
+/// picks them by `Accept-Encoding` for the URL of `F`.
+fn is_compressed_copy(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("br" | "gz"))
 }
 
 /// `dist/_headers` (CSP with the inline-script hashes, framing refused, nosniff, referrer
@@ -37,25 +120,15 @@ fn write_headers(dist: &Path) -> Result<(), Failed> {
 /// Every file of the shell, as URL paths, sorted (the service worker itself excluded).
 fn shell_files(dist: &Path) -> Result<Vec<(String, PathBuf)>, Failed> {
     let mut out = Vec::new();
-    let mut stack = vec![dist.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| Failed(format!("cannot list {}: {e}", dir.display())))?;
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let rel = path
-                .strip_prefix(dist)
-                .map_err(|_| Failed("path outside dist".into()))?
-                .to_string_lossy()
-                .replace('\\', "/");
-            // The worker and the host's headers file are not part of the shell.
-            if rel != "sw.js" && rel != "_headers" {
-                out.push((format!("/{rel}"), path));
-            }
+    for path in all_files(dist)? {
+        let rel = path
+            .strip_prefix(dist)
+            .map_err(|_| Failed("path outside dist".into()))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        // The worker and the host's headers file are not part of the shell.
+        if rel != "sw.js" && rel != "_headers" {
+            out.push((format!("/{rel}"), path));
         }
     }
     out.sort();
@@ -121,6 +194,7 @@ mod tests {
         std::fs::write(d.join("index.html"), "a").unwrap();
         std::fs::write(d.join("icons/i.png"), "b").unwrap();
         std::fs::write(d.join("sw.js"), "old worker").unwrap();
+        std::fs::write(d.join("index.html.br"), "compressed copy").unwrap();
         let files = shell_files(&d).unwrap();
         let urls: Vec<&str> = files.iter().map(|(u, _)| u.as_str()).collect();
         assert_eq!(urls, ["/icons/i.png", "/index.html"]);
@@ -140,5 +214,35 @@ mod tests {
         let h = header(&v1, &files);
         assert!(h.contains(&format!("const VERSION = \"{v1}\";")));
         assert!(h.contains("const PRECACHE = [\"/icons/i.png\", \"/index.html\"];"));
+    }
+
+    #[test]
+    fn compressed_copies_decompress_to_the_file() {
+        use std::io::Read;
+        let d = tmp("compress");
+        let text = "<!doctype html>".repeat(100);
+        std::fs::write(d.join("index.html"), &text).unwrap();
+        std::fs::write(d.join("icons/i.png"), "png").unwrap();
+        write_compressed(&d).unwrap();
+        let mut br = String::new();
+        brotli::Decompressor::new(
+            std::fs::read(d.join("index.html.br")).unwrap().as_slice(),
+            4096,
+        )
+        .read_to_string(&mut br)
+        .unwrap();
+        assert_eq!(br, text);
+        let mut gz = String::new();
+        flate2::read::GzDecoder::new(std::fs::read(d.join("index.html.gz")).unwrap().as_slice())
+            .read_to_string(&mut gz)
+            .unwrap();
+        assert_eq!(gz, text);
+        assert!(
+            !d.join("icons/i.png.br").exists(),
+            "images are left as they are"
+        );
+        // Run again: the copies are not compressed a second time.
+        write_compressed(&d).unwrap();
+        assert!(!d.join("index.html.br.br").exists());
     }
 }
