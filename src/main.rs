@@ -19,6 +19,7 @@ fn main() {
         reload: crate::t_now!("crash.reload"),
         copy: crate::t_now!("crash.copy"),
     });
+    flash_browser::page::remove_boot_shell();
     leptos::mount::mount_to_body(app::App);
     flash_browser::page::test_panic_if_asked();
 }

@@ -34,6 +34,57 @@ describe("app shell and PWA", () => {
     await context.close();
   });
 
+  test("a first screen paints before any wasm arrives, and the app takes its place", async () => {
+    const context = await env.browser.newContext();
+    const page = await context.newPage();
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    let wasmAsked;
+    const asked = new Promise((resolve) => (wasmAsked = resolve));
+    await page.route(/flash-web-[0-9a-f]+_bg\.wasm$/, async (route) => {
+      wasmAsked();
+      await held;
+      await route.continue();
+    });
+    await page.goto(env.stack.app, { waitUntil: "commit" });
+    await asked;
+    // The wasm is held: what shows is index.html's own shell, styled.
+    const boot = page.locator("#boot");
+    await boot.locator(".brand").filter({ hasText: "Flash" }).waitFor();
+    assert.ok((await boot.locator(".skeleton").count()) >= 3, "a skeleton of the first card");
+    await page.waitForFunction(() => performance.getEntriesByName("first-contentful-paint").length === 1);
+    assert.equal(await page.locator("html[data-ready]").count(), 0);
+    release();
+    await appReady(page);
+    assert.equal(await boot.count(), 0, "the app replaced the shell");
+    assert.equal(await page.locator(".app-header").count(), 1, "one header, the app's");
+    await page.getByRole("button", { name: "Create a new wallet" }).waitFor();
+    await context.close();
+  });
+
+  test("every compressible file is sent brotli-compressed to a browser that accepts it", async () => {
+    const context = await env.browser.newContext();
+    const page = await context.newPage();
+    const encodings = new Map();
+    page.on("response", async (r) => {
+      const path = new URL(r.url()).pathname;
+      if (/\.(wasm|js|css)$/.test(path) || path === "/") encodings.set(path, (await r.allHeaders())["content-encoding"]);
+    });
+    await page.goto(env.stack.app);
+    await appReady(page);
+    const wasm = [...encodings].filter(([p]) => p.endsWith(".wasm"));
+    assert.ok(wasm.length >= 1, `the app's wasm was fetched: ${[...encodings.keys()]}`);
+    for (const [path, encoding] of encodings) assert.equal(encoding, "br", path);
+    // Without Accept-Encoding, the same URL is the file itself.
+    const [path] = wasm[0];
+    const plain = await fetch(`${env.stack.app}${path}`, { headers: { "accept-encoding": "identity" } });
+    assert.equal(plain.headers.get("content-encoding"), null);
+    assert.equal(plain.headers.get("vary"), "Accept-Encoding");
+    const raw = Buffer.from(await plain.arrayBuffer());
+    assert.deepEqual([...raw.subarray(0, 4)], [0, 0x61, 0x73, 0x6d], "a wasm module, uncompressed");
+    await context.close();
+  });
+
   test("deep links load through the SPA fallback, unknown paths say so", async () => {
     const context = await env.browser.newContext();
     const page = await context.newPage();

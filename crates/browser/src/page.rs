@@ -15,6 +15,18 @@ pub fn mark_ready() {
     }
 }
 
+/// Removes the static first screen of `index.html` (`#boot`), which paints before any wasm
+/// has arrived. Called just before the app mounts, so the app's own header takes its place
+/// in the same frame.
+pub fn remove_boot_shell() {
+    if let Some(boot) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("boot"))
+    {
+        boot.remove();
+    }
+}
+
 /// Whether `<html data-ready>` is set.
 pub fn is_ready() -> bool {
     web_sys::window()
