@@ -12,7 +12,10 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 #[wasm_bindgen_test]
 fn this_is_a_worker() {
-    assert!(web_sys::window().is_none(), "no window in a dedicated worker");
+    assert!(
+        web_sys::window().is_none(),
+        "no window in a dedicated worker"
+    );
 }
 
 #[wasm_bindgen_test]
