@@ -96,9 +96,17 @@ pub fn Activity() -> impl IntoView {
                     }
                     .into_any()
                 };
+                // A locked token made but not yet claimed: shown again so it can be handed
+                // over (it only pays the key it is locked to).
+                let token = p.token.clone().map(|t| {
+                    view! {
+                        <textarea readonly rows="2" class="mono" data-testid="locked-token"
+                            aria-label=tr!("activity.locked_token")>{t}</textarea>
+                    }
+                });
                 view! {
                     <li data-testid="pending-item">
-                        {format!("{} — {} sat — {}", p.kind, p.amount, p.mint)} " " {action}
+                        {format!("{} — {} sat — {}", p.kind, p.amount, p.mint)} " " {action} {token}
                     </li>
                 }
             })

@@ -2,14 +2,15 @@
 // mint has done its part and before its answer reaches the page — by a reload, by closing the
 // browser, and by killing the browser's process — then the wallet is reopened and unlocked.
 // The truth is a fresh device restoring the same words. The bar: the balance equals it,
-// nothing is left waiting, and history says what happened. (A send's interruptions are covered
+// nothing is left waiting, and history says what happened. A locked send killed after the mint
+// swapped finds its token again under Pending. (A plain send's interruptions are covered
 // natively, after each of its durable writes: crates/sandbox/src/fault_tests.rs.)
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PASS, restoreFromWords, useStack } from "../support/wallet.mjs";
+import { PASS, identity, restoreFromWords, useStack } from "../support/wallet.mjs";
 import { appReady, killProfile, openProfileAt } from "../support/stack.mjs";
 import { addMint, balance, fund, go, makeToken, pasteToken, waitBalance } from "../support/ecash.mjs";
 
@@ -100,15 +101,45 @@ describe("interrupted while the mint's answer is on its way", () => {
   }
 
   let sender;
-  async function tokenFromSender(sats) {
+  async function senderPage() {
     if (!sender) {
       sender = await (await env.browser.newContext()).newPage();
       await restoreFromWords(sender, env.stack.app, SENDER);
       await addMint(sender, env.stack.mint);
       await fund(sender, 1000);
     }
-    return makeToken(sender, sats);
+    return sender;
   }
+  async function tokenFromSender(sats) {
+    return makeToken(await senderPage(), sats);
+  }
+
+  test("a locked send, then kill: the locked token is under Pending again and pays its receiver", async () => {
+    const receiver = await senderPage();
+    const { npub } = await identity(receiver);
+    const w = await wallet();
+    // All of it: the plain token needs no swap, so the one swap held is the lock's.
+    await fund(w.page, 100);
+    await waitBalance(w.page, 100);
+    await go(w.page, "Send");
+    await w.page.getByTestId("send-amount").fill("100");
+    await w.page.getByTestId("send-lock").fill(npub);
+    const answered = holdAnswer(w.page, "/v1/swap");
+    await w.page.getByRole("button", { name: "Make token" }).click();
+    assert.equal(await answered, 200);
+    await INTERRUPT.kill(w);
+    await unlock(w.page, env.stack.app);
+
+    assert.equal(await truth(w.words), 0);
+    await waitBalance(w.page, 0);
+    const token = await w.page.getByTestId("locked-token").inputValue();
+    assert.match(token, /^cashuB/);
+    await pasteToken(receiver, token);
+    await receiver.getByTestId("token-amount").filter({ hasText: "100 sat" }).waitFor();
+    await receiver.getByTestId("token-receive").click();
+    await receiver.getByTestId("token-received").filter({ hasText: "Received 100 sat" }).waitFor();
+    await w.context.close();
+  });
 
   for (const how of Object.keys(INTERRUPT)) {
     test(`a payment, then ${how}: paid once, history says completed`, async () => {

@@ -243,39 +243,57 @@ async fn a_receive_killed_before_the_mint_heard_can_simply_be_done_again() {
     m.server.stop().await;
 }
 
-#[tokio::test]
-async fn a_send_killed_after_the_mint_swapped_loses_nothing() {
-    let (m, proxy) = proxied("fm-send-after").await;
-    let (a, journal) = funded(38, &proxy, 512).await;
-    // A token locked to a key always needs new secrets: a swap at the mint.
+/// A locked send of everything (so the plain token needs no swap and the one swap is the
+/// lock's), interrupted where `fault` says; reopened and recovered, the locked token is under
+/// Pending and its receiver gets every sat of it.
+async fn locked_send_interrupted(byte: u8, name: &str, killed_after_mint: bool) {
+    let (m, proxy) = proxied(name).await;
+    let (a, journal) = funded(byte, &proxy, 100).await;
+    let (b, _) = purse(byte.wrapping_add(1));
+    let b = b.with_lock_key(&[0x31; 32]);
+    b.add_mint(&proxy.url).await.unwrap();
     let lock = flash_core::ecash::purse::Lock {
-        to: {
-            use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
-            let sk = SecretKey::from_slice(&[0x11; 32]).unwrap();
-            PublicKey::from_secret_key(&Secp256k1::new(), &sk).to_string()
-        },
+        to: b.lock_pubkey().unwrap(),
         refund_after_secs: None,
     };
-    let arrived = after_mint(&proxy, "/v1/swap");
+    let arrived = if killed_after_mint {
+        after_mint(&proxy, "/v1/swap")
+    } else {
+        before_mint(&proxy, "/v1/swap")
+    };
     kill_when(arrived, a.send(&proxy.url, 100, None, false, Some(lock))).await;
-    assert!(proxy.seen().iter().any(|r| r == "POST /v1/swap"));
     drop(a);
-    let a = reopen(38, &journal);
-    a.recover().await;
-    // The token was never shown to anyone: every sat is the wallet's, spendable or held by a
-    // send that can be taken back.
-    // The token was never shown to anyone. What the words control is exactly the truth (no
-    // sat invented), and the 100 locked to the receiver's key are not silently gone: they stay
-    // listed under Pending. (Re-showing that token is not built yet: see the closing note.)
+    let a = reopen(byte, &journal);
+    let recovered = a.recover().await;
+    assert_eq!(recovered.deferred, 0, "{recovered:?}");
+    assert_eq!(a.balance().await.unwrap(), truth(byte, &proxy.url).await);
     let pending = a.pending().await.unwrap();
-    assert_eq!(a.balance().await.unwrap(), truth(38, &proxy.url).await);
-    assert_eq!(truth(38, &proxy.url).await, 412);
+    assert_eq!(pending.len(), 1, "{pending:?}");
     assert_eq!(
-        pending.iter().map(|p| p.amount).sum::<u64>(),
-        100,
-        "{pending:?}"
+        (pending[0].kind.as_str(), pending[0].amount),
+        ("locked", 100)
     );
+    let token = pending[0]
+        .token
+        .clone()
+        .expect("the locked token is there again");
+    assert_eq!(b.receive(&token, false).await.unwrap().amount, 100);
+    assert!(a.check_sent().await.unwrap() >= 1, "the lock, claimed");
+    assert_eq!(a.pending().await.unwrap(), vec![]);
+    assert_eq!(a.balance().await.unwrap(), 0);
     m.server.stop().await;
+}
+
+/// Found in review of issue 8: cdk keeps a locked token's secrets only in memory, so this
+/// interruption used to lose the amount for everyone.
+#[tokio::test]
+async fn a_locked_send_killed_after_the_mint_swapped_finds_its_token_again() {
+    locked_send_interrupted(38, "fm-send-after", true).await;
+}
+
+#[tokio::test]
+async fn a_locked_send_killed_before_the_mint_heard_is_made_at_recovery() {
+    locked_send_interrupted(40, "fm-send-before", false).await;
 }
 
 #[tokio::test]

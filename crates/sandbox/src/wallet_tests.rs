@@ -335,6 +335,18 @@ async fn a_token_locked_to_a_key_is_claimed_only_by_its_holder() {
         refund_after_secs: None,
     };
     let sent = a.send(&m.url, 40, None, false, Some(lock)).await.unwrap();
+    // Until claimed, the locked token is under Pending, ready to hand over again.
+    let pending = a.pending().await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(
+        (pending[0].kind.as_str(), pending[0].amount),
+        ("locked", 40)
+    );
+    assert_eq!(pending[0].token.as_deref(), Some(sent.token.as_str()));
+    assert!(
+        !format!("{pending:?}").contains(&sent.token),
+        "Debug hides it"
+    );
     // Someone else: refused with the reason, nothing changes.
     assert_eq!(
         c.receive(&sent.token, true).await,
@@ -344,6 +356,18 @@ async fn a_token_locked_to_a_key_is_claimed_only_by_its_holder() {
     // The holder of the key: signed and redeemed.
     assert_eq!(b.receive(&sent.token, true).await.unwrap().amount, 40);
     assert_eq!(b.balance().await.unwrap(), 40);
+    // Claimed: the sender's next check clears Pending; history has the line, completed.
+    assert!(a.check_sent().await.unwrap() >= 1);
+    assert_eq!(a.pending().await.unwrap(), vec![]);
+    let out: Vec<_> = a
+        .history()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|h| !h.incoming)
+        .collect();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!((out[0].amount, out[0].status.as_str()), (40, "completed"));
     // Not a key: a clear error before anything moves.
     let bad = Lock {
         to: "npub1nope".into(),

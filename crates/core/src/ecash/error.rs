@@ -74,6 +74,9 @@ pub enum EcashError {
     /// The payment is still in flight; it is tracked under Pending.
     #[error("the mint has not confirmed the payment (it may be unreachable); the funds are held under Pending, Flash keeps checking, and your balance updates by itself when it settles or fails")]
     PaymentPending,
+    /// A locked token's swap was sent but not answered; recovery finishes it.
+    #[error("the mint has not answered yet; the locked token is held under Pending and appears there once the mint answers")]
+    SendPending,
     /// The invoice was not paid before it expired.
     #[error("the invoice expired before it was paid; nothing was received")]
     QuoteExpired,

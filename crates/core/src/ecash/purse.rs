@@ -18,6 +18,8 @@ use zeroize::Zeroizing;
 
 use super::{EcashDb, EcashError};
 
+mod locked;
+
 /// What the app shows about a mint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MintView {
@@ -301,8 +303,8 @@ pub struct HistoryItem {
     pub kind: String,
 }
 
-/// An unfinished operation and what can be done with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An unfinished operation and what can be done with it. Its `Debug` leaves the token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PendingItem {
     /// Operation id (saga id or send id).
     pub id: String,
@@ -316,6 +318,22 @@ pub struct PendingItem {
     pub since: u64,
     /// Whether one tap can take the money back (an unclaimed sent token).
     pub reclaimable: bool,
+    /// A locked token to hand over (again): made, not yet claimed by its receiver.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for PendingItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingItem")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("amount", &self.amount)
+            .field("mint", &self.mint)
+            .field("since", &self.since)
+            .field("reclaimable", &self.reclaimable)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// Outcome of start-up recovery.
@@ -437,6 +455,19 @@ impl Purse {
         &self.db
     }
 
+    /// A client of the mint at `url` over Flash's transport, for requests cdk's wallet would
+    /// otherwise answer with side effects on its records.
+    fn client_for(
+        &self,
+        url: &MintUrl,
+    ) -> cdk::wallet::BaseHttpClient<super::transport::MintTransport> {
+        cdk::wallet::BaseHttpClient::with_transport(
+            url.clone(),
+            super::transport::MintTransport::default(),
+            None,
+        )
+    }
+
     fn wallet_for(&self, url: &MintUrl) -> Result<Wallet, EcashError> {
         let key = url.to_string();
         if let Some(w) = self.wallets.lock().ok().and_then(|m| m.get(&key).cloned()) {
@@ -448,11 +479,7 @@ impl Purse {
             .localstore(Arc::new(self.db.clone()))
             .seed(**self.seed)
             .target_proof_count(3)
-            .client(cdk::wallet::BaseHttpClient::with_transport(
-                url.clone(),
-                super::transport::MintTransport::default(),
-                None,
-            ))
+            .client(self.client_for(url))
             .build()
             .map_err(EcashError::from)?;
         if let Ok(mut m) = self.wallets.lock() {
@@ -790,6 +817,9 @@ impl Purse {
                 Some(cdk::nuts::SpendingConditions::new_p2pk(to, refund))
             }
         };
+        if let (Some(conditions), false) = (conditions.clone(), offline) {
+            return self.send_locked(&wallet, sats, memo, conditions).await;
+        }
         let opts = SendOptions {
             conditions,
             send_kind: if offline {
@@ -1068,6 +1098,9 @@ impl Purse {
                 }
                 Err(_) => out.deferred += 1,
             }
+            if self.recover_locked(&wallet).await.is_err() {
+                out.deferred += 1;
+            }
             if let Ok(minted) = wallet.mint_unissued_quotes().await {
                 out.minted += amount(minted);
             }
@@ -1163,8 +1196,11 @@ impl Purse {
 
     /// Open operations: unfinished sagas and unclaimed sent tokens.
     pub async fn pending(&self) -> Result<Vec<PendingItem>, EcashError> {
-        let mut out = Vec::new();
+        let (mut out, hidden, locked_inputs) = self.locked_pending().await?;
         for saga in self.db.get_incomplete_sagas().await? {
+            if hidden.contains(&saga.id.to_string()) {
+                continue;
+            }
             out.push(PendingItem {
                 id: saga.id.to_string(),
                 kind: saga.kind.to_string(),
@@ -1172,6 +1208,7 @@ impl Purse {
                 mint: saga.mint_url.to_string(),
                 since: saga.created_at,
                 reclaimable: saga.kind.to_string() == "send",
+                token: None,
             });
         }
         // Token proofs no open operation tracks (cdk closes a send's saga at recovery while
@@ -1183,7 +1220,9 @@ impl Purse {
             .get_proofs(None, None, Some(vec![State::PendingSpent]), None)
             .await?
         {
-            if p.used_by_operation.is_none_or(|op| !live.contains(&op)) {
+            if p.used_by_operation.is_none_or(|op| !live.contains(&op))
+                && !locked_inputs.contains(&p.y)
+            {
                 *sent.entry(p.mint_url.to_string()).or_default() += amount(p.proof.amount);
             }
         }
@@ -1195,6 +1234,7 @@ impl Purse {
                 mint,
                 since: 0,
                 reclaimable: false,
+                token: None,
             });
         }
         out.sort_by_key(|p| std::cmp::Reverse(p.since));
@@ -1237,6 +1277,7 @@ impl Purse {
                 }
             }
         }
+        claimed += self.check_locked().await?;
         Ok(claimed)
     }
 
