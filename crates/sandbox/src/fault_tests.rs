@@ -243,6 +243,77 @@ async fn a_receive_killed_before_the_mint_heard_can_simply_be_done_again() {
     m.server.stop().await;
 }
 
+/// A lock to a key nobody in these tests holds.
+fn lock_to_someone() -> flash_core::ecash::purse::Lock {
+    use bitcoin::secp256k1::{PublicKey, Secp256k1, SecretKey};
+    let sk = SecretKey::from_slice(&[0x11; 32]).unwrap();
+    flash_core::ecash::purse::Lock {
+        to: PublicKey::from_secret_key(&Secp256k1::new(), &sk).to_string(),
+        refund_after_secs: None,
+    }
+}
+
+/// A locked send that needs a plain swap first, then a reopen before the receiver claims:
+/// once claimed, nothing is left under Pending (no "sent" row of the spent plain token).
+#[tokio::test]
+async fn a_locked_send_after_a_reopen_leaves_nothing_behind_once_claimed() {
+    let (m, proxy) = proxied("fm-locked-reopen").await;
+    let (a, journal) = funded(44, &proxy, 512).await;
+    let (b, _) = purse(45);
+    let b = b.with_lock_key(&[0x32; 32]);
+    b.add_mint(&proxy.url).await.unwrap();
+    let lock = flash_core::ecash::purse::Lock {
+        to: b.lock_pubkey().unwrap(),
+        refund_after_secs: None,
+    };
+    let sent = a
+        .send(&proxy.url, 100, None, false, Some(lock))
+        .await
+        .unwrap();
+    let a = reopen(44, &journal);
+    a.recover().await;
+    assert_eq!(a.balance().await.unwrap(), 412);
+    let pending = a.pending().await.unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].token.as_deref(), Some(sent.token.as_str()));
+    assert!(
+        a.reclaim(&proxy.url, pending[0].id.trim_start_matches("locked-"))
+            .await
+            .is_err(),
+        "its plain send cannot be taken back"
+    );
+    assert_eq!(b.receive(&sent.token, false).await.unwrap().amount, 100);
+    a.check_sent().await.unwrap();
+    assert_eq!(a.pending().await.unwrap(), vec![]);
+    assert_eq!(a.balance().await.unwrap(), 412);
+    assert_eq!(truth(44, &proxy.url).await, 412);
+    m.server.stop().await;
+}
+
+/// The mint says no for good (a 400 before it saw anything): the plain token, never shown,
+/// is taken back at once; the balance is whole and nothing waits.
+#[tokio::test]
+async fn a_locked_send_the_mint_refuses_gives_everything_back() {
+    let (m, proxy) = proxied("fm-locked-refused").await;
+    let (a, _) = funded(46, &proxy, 100).await;
+    proxy.inject(
+        "/v1/swap",
+        Fault::Answer(400, r#"{"code":11005,"detail":"Transaction is not balanced"}"#.into()),
+        1,
+    );
+    let refused = a
+        .send(&proxy.url, 100, None, false, Some(lock_to_someone()))
+        .await;
+    assert!(
+        refused.is_err() && refused != Err(EcashError::SendPending),
+        "{refused:?}"
+    );
+    assert_eq!(a.balance().await.unwrap(), 100);
+    assert_eq!(a.pending().await.unwrap(), vec![]);
+    assert_eq!(truth(46, &proxy.url).await, 100);
+    m.server.stop().await;
+}
+
 /// A locked send of everything (so the plain token needs no swap and the one swap is the
 /// lock's), interrupted where `fault` says; reopened and recovered, the locked token is under
 /// Pending and its receiver gets every sat of it.
@@ -456,6 +527,7 @@ async fn a_failing_disk_mid_receive_changes_nothing_and_loses_nothing() {
 enum Op {
     Pay,
     Send,
+    SendLocked,
     Receive,
 }
 
@@ -493,6 +565,10 @@ async fn killed_after_every_write(op: Op, seed: u8) -> usize {
         let finished = match op {
             Op::Pay => a.pay(&proxy.url, quote.as_deref().unwrap()).await.is_ok(),
             Op::Send => a.send(&proxy.url, 77, None, false, None).await.is_ok(),
+            Op::SendLocked => a
+                .send(&proxy.url, 77, None, false, Some(lock_to_someone()))
+                .await
+                .is_ok(),
             Op::Receive => a.receive(token.as_deref().unwrap(), false).await.is_ok(),
         };
         journal.fail_commits(false);
@@ -508,6 +584,32 @@ async fn killed_after_every_write(op: Op, seed: u8) -> usize {
                 truth,
                 "{op:?} killed after write {k}"
             ),
+            // A locked token made (its outputs are not from the words) is out of the truth;
+            // a plain token not swapped yet is in it. Nothing is locked without its token.
+            Op::SendLocked => {
+                let items = a.pending().await.unwrap();
+                assert!(
+                    items
+                        .iter()
+                        .all(|p| p.kind != "locked" || p.token.is_some()),
+                    "{op:?} killed after write {k}: {items:?}"
+                );
+                let plain: u64 = items
+                    .iter()
+                    .filter(|p| p.kind != "locked")
+                    .map(|p| p.amount)
+                    .sum();
+                assert_eq!(
+                    a.balance().await.unwrap() + plain,
+                    truth,
+                    "{op:?} killed after write {k}: {items:?}"
+                );
+                assert_eq!(
+                    a.balance().await.unwrap() + pending,
+                    300,
+                    "every sat in sight"
+                );
+            }
             _ => {
                 assert_eq!(
                     a.balance().await.unwrap(),
@@ -537,6 +639,11 @@ async fn a_send_killed_after_any_of_its_writes_leaves_the_truth() {
 }
 
 #[tokio::test]
+async fn a_locked_send_killed_after_any_of_its_writes_leaves_the_truth() {
+    assert!(killed_after_every_write(Op::SendLocked, 70).await > 3);
+}
+
+#[tokio::test]
 async fn a_receive_killed_after_any_of_its_writes_leaves_the_truth() {
     assert!(killed_after_every_write(Op::Receive, 200).await > 2);
 }
@@ -562,5 +669,37 @@ async fn an_unclaimed_sent_token_never_comes_back_into_the_balance() {
     let (b, _) = purse(55);
     b.add_mint(&proxy.url).await.unwrap();
     assert_eq!(b.receive(&lock_free.token, false).await.unwrap().amount, 77);
+    m.server.stop().await;
+}
+
+/// The "sent" row those proofs make (no operation tracks them) can be taken back like any
+/// unclaimed send: the unspent ones come back, once; the token no longer pays anyone.
+#[tokio::test]
+async fn an_untracked_sent_token_can_be_taken_back() {
+    let (m, proxy) = proxied("fm-sent-untracked").await;
+    let (a, journal) = funded(56, &proxy, 512).await;
+    let sent = a.send(&proxy.url, 77, None, false, None).await.unwrap();
+    let a = reopen(56, &journal);
+    a.recover().await;
+    let pending = a.pending().await.unwrap();
+    let row = pending
+        .iter()
+        .find(|p| p.kind == "sent" || p.kind == "send")
+        .expect("the token is in sight")
+        .clone();
+    assert!(row.reclaimable, "{pending:?}");
+    assert_eq!(a.reclaim(&proxy.url, &row.id).await.unwrap(), 77);
+    assert_eq!(a.balance().await.unwrap(), 512);
+    assert_eq!(a.pending().await.unwrap(), vec![]);
+    assert_eq!(truth(56, &proxy.url).await, 512);
+    let (b, _) = purse(57);
+    b.add_mint(&proxy.url).await.unwrap();
+    assert_eq!(
+        b.receive(&sent.token, false).await,
+        Err(EcashError::TokenSpent)
+    );
+    // Taking back again finds nothing and changes nothing.
+    assert_eq!(a.reclaim(&proxy.url, &row.id).await.unwrap_or(0), 0);
+    assert_eq!(a.balance().await.unwrap(), 512);
     m.server.stop().await;
 }

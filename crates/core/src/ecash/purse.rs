@@ -1091,6 +1091,8 @@ impl Purse {
                 continue;
             };
             let deferred_before = out.deferred;
+            // Locked sends before cdk's recovery (to adopt a plain token cdk made) and after.
+            let _ = self.recover_locked(&wallet).await;
             match wallet.recover_incomplete_sagas().await {
                 Ok(r) => {
                     out.resolved += r.recovered + r.compensated;
@@ -1098,9 +1100,7 @@ impl Purse {
                 }
                 Err(_) => out.deferred += 1,
             }
-            if self.recover_locked(&wallet).await.is_err() {
-                out.deferred += 1;
-            }
+            out.deferred += self.recover_locked(&wallet).await.unwrap_or(1);
             if let Ok(minted) = wallet.mint_unissued_quotes().await {
                 out.minted += amount(minted);
             }
@@ -1233,7 +1233,7 @@ impl Purse {
                 amount: sats,
                 mint,
                 since: 0,
-                reclaimable: false,
+                reclaimable: true,
                 token: None,
             });
         }
@@ -1245,9 +1245,84 @@ impl Purse {
     pub async fn reclaim(&self, mint: &str, id: &str) -> Result<u64, EcashError> {
         let _one_at_a_time = self.moving.lock().await;
         let wallet = self.known_wallet(mint).await?;
+        if id.starts_with("sent-") {
+            return self.reclaim_untracked(&wallet).await;
+        }
+        if self
+            .db
+            .kv_read(KV_APP, locked::KV_LOCKED, id)
+            .await?
+            .is_some()
+        {
+            return Err(EcashError::Other(
+                "this is a locked token: only its receiver can claim it".into(),
+            ));
+        }
         let id =
             uuid::Uuid::from_str(id).map_err(|_| EcashError::Other("unknown operation".into()))?;
         Ok(amount(wallet.revoke_send(id).await?))
+    }
+
+    /// Takes back the token proofs at `wallet`'s mint that no open operation tracks (the
+    /// "sent" row of [`Purse::pending`]): the ones the mint says are spent were claimed and
+    /// leave; the unspent ones are swapped to new ones of ours. Runs under `moving`.
+    async fn reclaim_untracked(&self, wallet: &Wallet) -> Result<u64, EcashError> {
+        let live = self.live_operations().await?;
+        let (_, _, locked_inputs) = self.locked_pending().await?;
+        let untracked: Vec<cdk_common::wallet::ProofInfo> = self
+            .db
+            .get_proofs(
+                Some(wallet.mint_url.clone()),
+                Some(CurrencyUnit::Sat),
+                Some(vec![State::PendingSpent]),
+                None,
+            )
+            .await?
+            .into_iter()
+            .filter(|p| p.used_by_operation.is_none_or(|op| !live.contains(&op)))
+            .filter(|p| !locked_inputs.contains(&p.y))
+            .collect();
+        let ys: Vec<_> = untracked.iter().map(|p| p.y).collect();
+        if ys.is_empty() {
+            return Ok(0);
+        }
+        let states = self.states(&wallet.mint_url, ys.clone()).await?;
+        let claimed: Vec<_> = ys
+            .iter()
+            .zip(&states)
+            .filter(|(_, s)| **s == State::Spent)
+            .map(|(y, _)| *y)
+            .collect();
+        if !claimed.is_empty() {
+            self.db.update_proofs(vec![], claimed).await?;
+        }
+        let back: cdk::nuts::Proofs = untracked
+            .iter()
+            .zip(&states)
+            .filter(|(_, s)| **s == State::Unspent)
+            .map(|(p, _)| p.proof.clone())
+            .collect();
+        if back.is_empty() {
+            return Ok(0);
+        }
+        let total = back
+            .iter()
+            .map(|p| u64::from(p.amount))
+            .fold(0u64, u64::saturating_add);
+        // cdk swaps only proofs it holds as unspent. Should the tab close before the swap,
+        // these count as the wallet's again — what a restore from the words finds, too.
+        let back_ys: Vec<_> = untracked
+            .iter()
+            .zip(&states)
+            .filter(|(_, s)| **s == State::Unspent)
+            .map(|(p, _)| p.y)
+            .collect();
+        self.db.update_proofs_state(back_ys, State::Unspent).await?;
+        let fee = amount(wallet.get_proofs_fee(&back).await?.total);
+        wallet
+            .swap(None, SplitTarget::default(), back, None, false, false)
+            .await?;
+        Ok(total.saturating_sub(fee))
     }
 
     /// [`Purse::check_sent`], unless it ran less than [`SENT_CHECK_EVERY_SECS`] ago.
@@ -1269,10 +1344,16 @@ impl Purse {
     pub async fn check_sent(&self) -> Result<usize, EcashError> {
         let _one_at_a_time = self.moving.lock().await;
         let mut claimed = 0;
+        // One mint down does not keep the others' claimed tokens in Pending.
         for url in self.db.get_mints().await?.into_keys() {
-            let wallet = self.wallet_for(&url)?;
-            for id in wallet.get_pending_sends().await? {
-                if wallet.check_send_status(id).await? {
+            let Ok(wallet) = self.wallet_for(&url) else {
+                continue;
+            };
+            let Ok(sends) = wallet.get_pending_sends().await else {
+                continue;
+            };
+            for id in sends {
+                if let Ok(true) = wallet.check_send_status(id).await {
                     claimed += 1;
                 }
             }

@@ -26,10 +26,10 @@ use cdk::Amount;
 use cdk_common::database::WalletDatabase;
 use serde::{Deserialize, Serialize};
 
-use super::{amount, EcashError, PendingItem, Purse, SentToken, KV_APP};
+use super::{EcashError, PendingItem, Purse, SentToken, KV_APP};
 
 /// The kv list of locked sends, keyed by the id of the plain send they swap.
-const KV_LOCKED: &str = "locked-sends";
+pub(super) const KV_LOCKED: &str = "locked-sends";
 
 /// One locked output, with what is needed to unblind its signature. No `Debug`: `r` and the
 /// secret are what the token is made of.
@@ -50,8 +50,8 @@ struct LockedSend {
     fee: u64,
     memo: Option<String>,
     created: u64,
-    /// The plain token's proofs: the swap's inputs.
-    inputs: Proofs,
+    /// The plain token's proofs, the swap's inputs (none yet: cdk had not made it).
+    inputs: Option<Proofs>,
     outputs: Vec<Output>,
     /// The locked token, once the mint has signed.
     token: Option<String>,
@@ -62,10 +62,15 @@ enum Finished {
     Token(String),
     /// The mint has not said yet (unreachable, or the swap is still pending there).
     Later,
+    /// The mint refused the swap for good and its inputs are unspent: the record is gone and
+    /// the plain token taken back (or, if that failed too, left under Pending to take back).
+    Refused(EcashError),
 }
 
 impl Purse {
-    /// A locked send, as the module doc says. Runs under `moving`.
+    /// A locked send, as the module doc says. Runs under `moving`. Once the record is
+    /// written, every failure leaves the rest to recovery ([`EcashError::SendPending`]): the
+    /// plain token is never left without an owner.
     pub(super) async fn send_locked(
         &self,
         wallet: &Wallet,
@@ -89,49 +94,35 @@ impl Purse {
             }
             locked = next;
         }
-        // Step 1: a plain token of `locked` plus the fee of swapping it (include_fee).
+        let secrets = PreMintSecrets::with_conditions(
+            keyset.id,
+            Amount::from(locked),
+            &cdk::amount::SplitTarget::default(),
+            &conditions,
+            &fees,
+        )
+        .map_err(|e| EcashError::Other(e.to_string()))?;
+        // Step 1: a plain token of `locked` plus the fee of swapping it (include_fee). Its
+        // memo is the history line's; the plain token itself is never shown.
         let memo = memo.filter(|m| !m.trim().is_empty());
         let opts = SendOptions {
             send_kind: cdk_common::wallet::SendKind::OnlineExact,
             include_fee: true,
             memo: memo.clone().map(|m| SendMemo {
                 memo: m,
-                include_memo: false,
+                include_memo: true,
             }),
             ..SendOptions::default()
         };
         let prepared = wallet.prepare_send(Amount::from(locked), opts).await?;
         let send_id = prepared.operation_id();
-        prepared.confirm(None).await?;
-        let inputs = self.plain_proofs(&send_id).await?;
-        let total = amount(
-            inputs
-                .iter()
-                .map(|p| p.amount)
-                .try_fold(Amount::ZERO, |a, b| a.checked_add(b))
-                .ok_or(EcashError::BadAmount)?,
-        );
-        let swap_fee = amount(wallet.get_proofs_fee(&inputs).await?.total);
-        let out_amount = total
-            .checked_sub(swap_fee)
-            .filter(|a| *a >= sats)
-            .ok_or(EcashError::InsufficientFunds)?;
-        // Step 2: the locked outputs, durable before the mint sees them.
-        let secrets = PreMintSecrets::with_conditions(
-            keyset.id,
-            Amount::from(out_amount),
-            &cdk::amount::SplitTarget::default(),
-            &conditions,
-            &fees,
-        )
-        .map_err(|e| EcashError::Other(e.to_string()))?;
-        let record = LockedSend {
+        let mut record = LockedSend {
             mint: wallet.mint_url.to_string(),
             sats,
-            fee: total.saturating_sub(sats),
+            fee: locked.saturating_sub(sats),
             memo,
             created: cdk::util::unix_time(),
-            inputs,
+            inputs: None,
             outputs: secrets
                 .secrets
                 .into_iter()
@@ -144,29 +135,48 @@ impl Purse {
             token: None,
         };
         let key = send_id.to_string();
-        self.write_locked(&key, &record).await?;
-        match self
-            .finish_locked(wallet, &key, record.clone(), false)
-            .await?
-        {
-            Finished::Token(token) => Ok(SentToken {
+        // Durable before the plain token exists: recovery can always tie it to this record.
+        if let Err(e) = self.write_locked(&key, &record).await {
+            let _ = prepared.cancel().await;
+            return Err(e);
+        }
+        let made = async {
+            prepared.confirm(None).await?;
+            record.inputs = Some(self.plain_proofs(&send_id).await?);
+            self.write_locked(&key, &record).await?;
+            self.finish_locked(wallet, &key, record.clone(), false)
+                .await
+        };
+        match made.await {
+            Ok(Finished::Token(token)) => Ok(SentToken {
                 token,
                 amount: sats,
                 fee: record.fee,
             }),
-            Finished::Later => Err(EcashError::SendPending),
+            Ok(Finished::Refused(e)) => Err(e),
+            Ok(Finished::Later) | Err(_) => Err(EcashError::SendPending),
         }
     }
 
     /// The proofs cdk's send `id` put in its token.
     async fn plain_proofs(&self, id: &uuid::Uuid) -> Result<Proofs, EcashError> {
-        use cdk_common::wallet::OperationData;
-        match self.db.get_saga(id).await?.map(|s| s.data) {
-            Some(OperationData::Send(data)) => data
-                .proofs
-                .ok_or_else(|| EcashError::Other("the send has no proofs".into())),
-            _ => Err(EcashError::Other("the send was not recorded".into())),
-        }
+        self.made_token(id)
+            .await?
+            .ok_or_else(|| EcashError::Other("the send was not recorded".into()))
+    }
+
+    /// The proofs of cdk's send `id` once its token is made; `None` before (or never).
+    async fn made_token(&self, id: &uuid::Uuid) -> Result<Option<Proofs>, EcashError> {
+        use cdk_common::wallet::{OperationData, SendSagaState, WalletSagaState};
+        Ok(match self.db.get_saga(id).await? {
+            Some(saga) => match (saga.state, saga.data) {
+                (WalletSagaState::Send(SendSagaState::TokenCreated), OperationData::Send(data)) => {
+                    data.proofs
+                }
+                _ => None,
+            },
+            None => None,
+        })
     }
 
     async fn write_locked(&self, key: &str, record: &LockedSend) -> Result<(), EcashError> {
@@ -188,7 +198,7 @@ impl Purse {
 
     /// Gets the mint's signatures on the record's outputs: by swapping (`swapped` false), or
     /// (`swapped` true: the inputs are already spent, by this swap) by asking it to sign them
-    /// again. Writes the token before returning it.
+    /// again (NUT-09). Writes the token before returning it, then drops the spent plain token.
     async fn finish_locked(
         &self,
         wallet: &Wallet,
@@ -196,6 +206,9 @@ impl Purse {
         mut record: LockedSend,
         swapped: bool,
     ) -> Result<Finished, EcashError> {
+        let Some(inputs) = record.inputs.clone() else {
+            return Ok(Finished::Later);
+        };
         let client = self.client_for(&wallet.mint_url);
         let blinded: Vec<BlindedMessage> =
             record.outputs.iter().map(|o| o.blinded.clone()).collect();
@@ -205,6 +218,13 @@ impl Purse {
                     outputs: blinded.clone(),
                 })
                 .await?;
+            if answer.signatures.is_empty() {
+                // Spent, and not by this swap (the mint signed none of our outputs): another
+                // device restoring the same words spent the plain token. Nothing to make.
+                self.drop_plain(wallet, key, &inputs).await?;
+                self.db.kv_remove(KV_APP, KV_LOCKED, key).await?;
+                return Ok(Finished::Refused(EcashError::TokenSpent));
+            }
             // Back in the order of our outputs; every one must be there exactly once.
             let mut ordered = Vec::with_capacity(blinded.len());
             for b in &blinded {
@@ -220,15 +240,26 @@ impl Purse {
             ordered
         } else {
             match client
-                .post_swap(SwapRequest::new(record.inputs.clone(), blinded.clone()))
+                .post_swap(SwapRequest::new(inputs.clone(), blinded.clone()))
                 .await
             {
                 Ok(answer) => answer.signatures,
-                // The mint said no for good (it refused the inputs): the plain token stays a
-                // send that can be taken back.
                 Err(e) if e.is_definitive_failure() => {
+                    // A "no" is believed only if the inputs are still unspent (a proxy may
+                    // say no after the mint said yes).
+                    let states = self.states(&wallet.mint_url, ys(&inputs)?).await?;
+                    if states.iter().any(|s| *s == State::Spent) {
+                        return Box::pin(self.finish_locked(wallet, key, record, true)).await;
+                    }
+                    if !states.iter().all(|s| *s == State::Unspent) {
+                        return Ok(Finished::Later);
+                    }
                     self.db.kv_remove(KV_APP, KV_LOCKED, key).await?;
-                    return Err(e.into());
+                    // The plain token was never shown to anyone: take it back at once.
+                    if let Ok(id) = uuid::Uuid::parse_str(key) {
+                        let _ = wallet.revoke_send(id).await;
+                    }
+                    return Ok(Finished::Refused(e.into()));
                 }
                 Err(_) => return Ok(Finished::Later),
             }
@@ -253,7 +284,9 @@ impl Purse {
             &keys,
         )
         .map_err(|_| EcashError::BadSignature)?;
-        for p in &proofs {
+        // DLEQ is optional for mints (NUT-12): checked when given, so a forged signature is
+        // caught here; a token without it is still good online.
+        for p in proofs.iter().filter(|p| p.dleq.is_some()) {
             let key = keys.amount_key(p.amount).ok_or(EcashError::BadSignature)?;
             p.verify_dleq(key).map_err(|_| EcashError::BadSignature)?;
         }
@@ -261,36 +294,78 @@ impl Purse {
         let token = Token::new(url, proofs, record.memo.clone(), CurrencyUnit::Sat).to_string();
         record.token = Some(token.clone());
         self.write_locked(key, &record).await?;
+        self.drop_plain(wallet, key, &inputs).await?;
         Ok(Finished::Token(token))
     }
 
+    /// The plain token's proofs are spent (swapped into the locked outputs): cdk's send is
+    /// closed (its history line completed) and the proofs leave the wallet's records, so no
+    /// "sent" row stays behind under Pending.
+    async fn drop_plain(
+        &self,
+        wallet: &Wallet,
+        key: &str,
+        inputs: &Proofs,
+    ) -> Result<(), EcashError> {
+        if let Ok(id) = uuid::Uuid::parse_str(key) {
+            let _ = wallet.check_send_status(id).await;
+        }
+        Ok(self.db.update_proofs(vec![], ys(inputs)?).await?)
+    }
+
     /// Finishes locked sends an interruption left without their token (see the module doc).
-    /// Runs under `moving`, inside [`Purse::recover`].
-    pub(super) async fn recover_locked(&self, wallet: &Wallet) -> Result<(), EcashError> {
+    /// Runs under `moving`, inside [`Purse::recover`], before and after cdk's own recovery:
+    /// before, to adopt a plain token cdk made (cdk may close its send at recovery); after,
+    /// to drop records whose plain send cdk rolled back. Returns how many wait for the mint.
+    pub(super) async fn recover_locked(&self, wallet: &Wallet) -> Result<usize, EcashError> {
         let mint = wallet.mint_url.to_string();
-        for (key, record) in self.locked_sends().await? {
+        let mut waiting = 0;
+        for (key, mut record) in self.locked_sends().await? {
             if record.mint != mint || record.token.is_some() {
                 continue;
             }
-            let ys = record
-                .inputs
-                .iter()
-                .map(|p| p.y())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| EcashError::Other(e.to_string()))?;
-            let states = self.states(&wallet.mint_url, ys).await?;
+            let inputs = match &record.inputs {
+                Some(inputs) => inputs.clone(),
+                None => {
+                    let id = uuid::Uuid::parse_str(&key)
+                        .map_err(|e| EcashError::Other(e.to_string()))?;
+                    match self.made_token(&id).await? {
+                        Some(proofs) => {
+                            record.inputs = Some(proofs.clone());
+                            self.write_locked(&key, &record).await?;
+                            proofs
+                        }
+                        // Still being rolled back by cdk: the next pass sees it gone.
+                        None if self.db.get_saga(&id).await?.is_some() => continue,
+                        // No plain token was made (or cdk took it back): nothing moved.
+                        None => {
+                            self.db.kv_remove(KV_APP, KV_LOCKED, &key).await?;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let states = match self.states(&wallet.mint_url, ys(&inputs)?).await {
+                Ok(states) => states,
+                Err(_) => {
+                    waiting += 1;
+                    continue;
+                }
+            };
             let swapped = if states.iter().all(|s| *s == State::Spent) {
                 true
             } else if states.iter().all(|s| *s == State::Unspent) {
                 false
             } else {
-                continue; // the mint is still working on it
+                waiting += 1; // the mint is still working on it
+                continue;
             };
-            if let Finished::Later = self.finish_locked(wallet, &key, record, swapped).await? {
-                return Err(EcashError::Unreachable(mint));
+            match self.finish_locked(wallet, &key, record, swapped).await {
+                Ok(Finished::Token(_) | Finished::Refused(_)) => {}
+                Ok(Finished::Later) | Err(_) => waiting += 1,
             }
         }
-        Ok(())
+        Ok(waiting)
     }
 
     /// Drops locked sends whose receiver has claimed the token. Returns how many.
@@ -303,14 +378,19 @@ impl Purse {
             let Ok(url) = super::parse_url(&record.mint) else {
                 continue;
             };
-            let ys = record
+            let locked_ys = record
                 .outputs
                 .iter()
                 .map(|o| cdk::dhke::hash_to_curve(o.secret.as_bytes()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| EcashError::Other(e.to_string()))?;
-            let states = self.states(&url, ys).await?;
+            let Ok(states) = self.states(&url, locked_ys).await else {
+                continue; // that mint is down: the others are still checked
+            };
             if !states.is_empty() && states.iter().all(|s| *s == State::Spent) {
+                if let Some(inputs) = &record.inputs {
+                    self.db.update_proofs(vec![], ys(inputs)?).await?;
+                }
                 self.db.kv_remove(KV_APP, KV_LOCKED, &key).await?;
                 claimed += 1;
             }
@@ -320,7 +400,7 @@ impl Purse {
 
     /// The mint's word on the proofs with these Ys (NUT-07), asked without touching the
     /// wallet's records (cdk's check deletes spent proofs it holds).
-    async fn states(
+    pub(super) async fn states(
         &self,
         url: &MintUrl,
         ys: Vec<cdk::nuts::PublicKey>,
@@ -349,7 +429,7 @@ impl Purse {
     ) -> Result<(Vec<PendingItem>, Vec<String>, Vec<cdk::nuts::PublicKey>), EcashError> {
         let (mut items, mut hidden, mut ys) = (Vec::new(), Vec::new(), Vec::new());
         for (key, record) in self.locked_sends().await? {
-            for p in &record.inputs {
+            for p in record.inputs.iter().flatten() {
                 if let Ok(y) = p.y() {
                     ys.push(y);
                 }
@@ -367,4 +447,13 @@ impl Purse {
         }
         Ok((items, hidden, ys))
     }
+}
+
+/// The Ys (NUT-00 `hash_to_curve` of the secrets) of `proofs`.
+fn ys(proofs: &Proofs) -> Result<Vec<cdk::nuts::PublicKey>, EcashError> {
+    proofs
+        .iter()
+        .map(|p| p.y())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| EcashError::Other(e.to_string()))
 }
