@@ -29,6 +29,7 @@ impl UserMessage for StoreError {
         match self {
             StoreError::Unavailable(_) => crate::t_now!("home.no_storage"),
             StoreError::Write(_) => crate::t_now!("errors.storage_write"),
+            StoreError::Blocked => crate::t_now!("errors.storage_blocked"),
             StoreError::Read(_) => crate::t_now!("errors.storage_read"),
             StoreError::UnknownTable(_) => self.to_string(),
         }

@@ -33,9 +33,26 @@ pub fn fetch(request: FetchRequest) -> LocalBoxFuture<'static, Result<RawRespons
     Box::pin(fetch_capped(request, MAX_ANSWER_BYTES))
 }
 
+/// Aborts the request when dropped: a request given up on (the transport's timeout drops
+/// this future) stops at once instead of running on, holding a connection to a slow mint.
+/// Aborting one that has finished does nothing.
+struct AbortOnDrop(Option<web_sys::AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = self.0.take() {
+            controller.abort();
+        }
+    }
+}
+
 /// `request`, failing once the answer passes `limit` bytes.
 pub async fn fetch_capped(request: FetchRequest, limit: usize) -> Result<RawResponse, HttpError> {
     let init = web_sys::RequestInit::new();
+    let abort = AbortOnDrop(web_sys::AbortController::new().ok());
+    if let Some(controller) = &abort.0 {
+        init.set_signal(Some(&controller.signal()));
+    }
     init.set_method(request.method);
     // As cdk's own transport: a redirect is refused, never followed (a 307 would re-send
     // a swap's proofs to wherever the mint's answer points).

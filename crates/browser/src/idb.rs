@@ -177,7 +177,38 @@ impl IdbStore {
             }
         });
         request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-        let opened = finished(&request).await;
+        // Another tab with an older version that does not close on `versionchange` blocks
+        // the upgrade for as long as it stays open: say so instead of waiting forever.
+        let blocked = JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+            request.set_onblocked(Some(&resolve));
+        }));
+        let opening = finished(&request);
+        futures::pin_mut!(opening);
+        let opened = match futures::future::select(opening, blocked).await {
+            futures::future::Either::Left((opened, _)) => opened,
+            futures::future::Either::Right(_) => {
+                request.set_onblocked(None);
+                // Should the other tab let go later, that upgrade is aborted (the version
+                // stays, so the next open upgrades properly) and a connection that opens
+                // anyway is closed at once rather than left holding the database.
+                let upgrading = request.clone();
+                let abort = Closure::once_into_js(move || {
+                    if let Some(tx) = upgrading.transaction() {
+                        let _ = tx.abort();
+                    }
+                });
+                request.set_onupgradeneeded(Some(abort.unchecked_ref()));
+                let late = request.clone();
+                let close = Closure::once_into_js(move || {
+                    if let Ok(db) = late.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
+                        db.close();
+                    }
+                });
+                request.set_onsuccess(Some(close.unchecked_ref()));
+                return Err(StoreError::Blocked);
+            }
+        };
+        request.set_onblocked(None);
         request.set_onupgradeneeded(None);
         drop(on_upgrade);
         let db: IdbDatabase = opened

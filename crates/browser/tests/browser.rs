@@ -75,6 +75,41 @@ fn blob_url(bytes: &[u8]) -> String {
     web_sys::Url::create_object_url_with_blob(&blob).unwrap()
 }
 
+/// A request given up on (its future dropped, as the transport's timeout does) is aborted,
+/// not left running against a slow mint.
+#[wasm_bindgen_test]
+async fn a_request_given_up_on_is_aborted() {
+    use flash_browser::http::fetch_capped;
+    use flash_core::ecash::transport::FetchRequest;
+    // A fetch that never answers and keeps the request it was given.
+    let install = js_sys::Function::new_no_args(
+        "globalThis.__realFetch = globalThis.fetch; \
+         globalThis.fetch = (req) => { globalThis.__lastRequest = req; return new Promise(() => {}); };",
+    );
+    install.call0(&wasm_bindgen::JsValue::NULL).unwrap();
+    let request = FetchRequest {
+        method: "GET",
+        url: "http://127.0.0.1:9/v1/info".into(),
+        headers: Vec::new(),
+        body: None,
+    };
+    let mut pending = Box::pin(fetch_capped(request, 1024));
+    // Started: polled once, the request is out.
+    assert!(futures::poll!(pending.as_mut()).is_pending());
+    let aborted = || {
+        js_sys::Function::new_no_args("return globalThis.__lastRequest.signal.aborted")
+            .call0(&wasm_bindgen::JsValue::NULL)
+            .unwrap()
+            .as_bool()
+    };
+    assert_eq!(aborted(), Some(false));
+    drop(pending);
+    assert_eq!(aborted(), Some(true), "dropping the request aborts it");
+    js_sys::Function::new_no_args("globalThis.fetch = globalThis.__realFetch;")
+        .call0(&wasm_bindgen::JsValue::NULL)
+        .unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn a_mint_answer_is_read_only_up_to_the_cap() {
     use flash_browser::http::fetch_capped;

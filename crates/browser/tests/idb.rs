@@ -307,3 +307,38 @@ async fn nothing_secret_is_stored_in_plaintext() {
         .unwrap();
     IdbStore::delete(name).await.unwrap();
 }
+
+/// A tab holding the database open at an older version, deaf to `versionchange` (an old copy
+/// of Flash), blocks the upgrade: opening says so at once instead of hanging, and once that
+/// tab has gone the database opens and upgrades as usual.
+#[wasm_bindgen_test]
+async fn an_older_tab_that_holds_on_is_reported_not_waited_for() {
+    let name = "flash-test-blocked";
+    let _ = IdbStore::delete(name).await;
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let old = factory.open_with_u32(name, 1).unwrap();
+    let opened = js_sys::Promise::new(&mut |resolve, _| old.set_onsuccess(Some(&resolve)));
+    JsFuture::from(opened).await.unwrap();
+    let old_db: web_sys::IdbDatabase = old.result().unwrap().dyn_into().unwrap();
+
+    let blocked = IdbStore::open(name).await;
+    assert!(
+        matches!(blocked, Err(flash_core::store::StoreError::Blocked)),
+        "{:?}",
+        blocked.err()
+    );
+
+    old_db.close();
+    let store = IdbStore::open(name)
+        .await
+        .expect("opens once the old tab is gone");
+    store
+        .write(vec![flash_core::store::Op::Put {
+            table: flash_core::store::ECASH,
+            key: "k".into(),
+            value: b"v".to_vec(),
+        }])
+        .await
+        .expect("every table is there");
+    drop(store);
+}

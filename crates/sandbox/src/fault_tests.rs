@@ -298,7 +298,10 @@ async fn a_locked_send_the_mint_refuses_gives_everything_back() {
     let (a, _) = funded(46, &proxy, 100).await;
     proxy.inject(
         "/v1/swap",
-        Fault::Answer(400, r#"{"code":11005,"detail":"Transaction is not balanced"}"#.into()),
+        Fault::Answer(
+            400,
+            r#"{"code":11005,"detail":"Transaction is not balanced"}"#.into(),
+        ),
         1,
     );
     let refused = a

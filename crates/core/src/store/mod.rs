@@ -35,6 +35,10 @@ pub enum StoreError {
     /// No usable storage (private mode, blocked by settings, quota 0).
     #[error("this browser does not allow Flash to store data here (private mode or blocked storage); open Flash in a normal window to keep a wallet: {0}")]
     Unavailable(String),
+    /// Another tab holds the database open at an older version and does not let go, so it
+    /// cannot be upgraded (an old copy of Flash, still open somewhere).
+    #[error("Flash is still open in another tab with an older version; close or reload that tab, then reload this one")]
+    Blocked,
     /// A write did not complete; nothing was changed.
     #[error("saving failed and nothing was changed ({0}); free some space or check the browser's storage settings, then try again")]
     Write(String),
