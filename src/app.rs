@@ -123,6 +123,9 @@ pub fn App() -> impl IntoView {
     // does (jobs land their writes), then say so; the other tab takes the lock after that.
     tabs::on_release_asked(move |id| {
         if tab.get_untracked() != TabState::Owner {
+            // Holding the lock without running the wallet yet (still starting): nothing is
+            // moving, so the asking tab need not wait out the hand-over time.
+            tabs::released(&id);
             return;
         }
         handing.set(true);

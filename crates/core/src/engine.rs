@@ -898,6 +898,8 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 drop((keys, nsec, purse)); // zeroized on drop
                 self.balance = 0;
                 self.waiting_on.clear();
+                // What was listed is gone with the keys; the next unlock lists afresh.
+                self.listed_changed = false;
                 self.phase = Phase::Locked(vault.lock());
             }
         }

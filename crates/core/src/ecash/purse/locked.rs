@@ -248,7 +248,7 @@ impl Purse {
                     // A "no" is believed only if the inputs are still unspent (a proxy may
                     // say no after the mint said yes).
                     let states = self.states(&wallet.mint_url, ys(&inputs)?).await?;
-                    if states.iter().any(|s| *s == State::Spent) {
+                    if states.contains(&State::Spent) {
                         return Box::pin(self.finish_locked(wallet, key, record, true)).await;
                     }
                     if !states.iter().all(|s| *s == State::Unspent) {
