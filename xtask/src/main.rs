@@ -67,10 +67,23 @@ fn fuzz(root: &Path, rest: &[String]) -> Result<(), Failed> {
     cmd(root, "cargo", &args).run()
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the repository, as
+/// cargo reads it from here), else `target/`. One target dir shared by every step.
+fn target_dir(root: &Path) -> PathBuf {
+    target_dir_from(root, std::env::var_os("CARGO_TARGET_DIR"))
+}
+
+fn target_dir_from(root: &Path, set: Option<std::ffi::OsString>) -> PathBuf {
+    match set.filter(|v| !v.is_empty()) {
+        Some(dir) => root.join(dir), // an absolute path replaces `root`
+        None => root.join("target"),
+    }
+}
+
 /// The sandbox binary, built with the dev profile so tests and `dev` share one build.
 fn build_sandbox(root: &Path) -> Result<PathBuf, Failed> {
     cmd(root, "cargo", &["build", "--package", "flash-sandbox"]).run()?;
-    Ok(root.join("target/debug/flash-sandbox"))
+    Ok(target_dir(root).join("debug/flash-sandbox"))
 }
 
 fn dev(root: &Path, rest: &[String]) -> Result<(), Failed> {
@@ -90,7 +103,7 @@ fn dev(root: &Path, rest: &[String]) -> Result<(), Failed> {
     setup::all(root)?;
     dist::build(root)?;
     let sandbox = build_sandbox(root)?;
-    let data = root.join("target/sandbox-data");
+    let data = target_dir(root).join("sandbox-data");
     let data = data.to_string_lossy();
     let dist = root.join("dist");
     let dist = dist.to_string_lossy();
@@ -207,4 +220,28 @@ fn bench(root: &Path) -> Result<(), Failed> {
         .env("FLASH_SANDBOX_BIN", &sandbox.to_string_lossy())
         .env("FLASH_DIST", &root.join("dist").to_string_lossy())
         .run()
+}
+
+#[cfg(test)]
+mod target_dir_tests {
+    use super::target_dir_from;
+    use std::path::Path;
+
+    #[test]
+    fn cargo_target_dir_is_honoured() {
+        let root = Path::new("/repo");
+        assert_eq!(target_dir_from(root, None), Path::new("/repo/target"));
+        assert_eq!(
+            target_dir_from(root, Some("".into())),
+            Path::new("/repo/target")
+        );
+        assert_eq!(
+            target_dir_from(root, Some("/shared/t".into())),
+            Path::new("/shared/t")
+        );
+        assert_eq!(
+            target_dir_from(root, Some("out".into())),
+            Path::new("/repo/out")
+        );
+    }
 }

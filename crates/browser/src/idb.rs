@@ -152,6 +152,9 @@ fn committed(tx: &IdbTransaction) -> impl std::future::Future<Output = Result<()
     }
 }
 
+/// How long an open blocked by another tab waits before saying so.
+const BLOCKED_GRACE_MS: u32 = 1_500;
+
 impl IdbStore {
     /// Opens (creating or upgrading) the database `name`. An upgrade creates the tables that
     /// are missing and keeps every existing row (v1 -> v2 added `ecash`).
@@ -179,9 +182,16 @@ impl IdbStore {
         request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
         // Another tab with an older version that does not close on `versionchange` blocks
         // the upgrade for as long as it stays open: say so instead of waiting forever.
-        let blocked = JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+        // `blocked` also fires while a cooperative tab is still closing (a write of its own
+        // in flight), so the open gets a moment more before it gives up.
+        let blocked_event = JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
             request.set_onblocked(Some(&resolve));
         }));
+        let blocked = async move {
+            let _ = blocked_event.await;
+            crate::timer::sleep(BLOCKED_GRACE_MS).await;
+        };
+        futures::pin_mut!(blocked);
         let opening = finished(&request);
         futures::pin_mut!(opening);
         let opened = match futures::future::select(opening, blocked).await {

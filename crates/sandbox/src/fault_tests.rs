@@ -706,3 +706,30 @@ async fn an_untracked_sent_token_can_be_taken_back() {
     assert_eq!(a.balance().await.unwrap(), 512);
     m.server.stop().await;
 }
+
+/// Review finding: cdk stores a send's swapped token proofs with no owning operation, so
+/// Pending listed a live send twice (as the send and as an untracked "sent" row, both
+/// offering "Take back"). Every send is in sight exactly once.
+#[tokio::test]
+async fn a_live_send_is_listed_once() {
+    let (m, proxy) = proxied("fm-sent-once").await;
+    let (a, _) = funded(58, &proxy, 512).await;
+    let mut sent = 0;
+    for sats in [77, 77, 77, 77, 77, 77] {
+        a.send(&proxy.url, sats, None, false, None).await.unwrap();
+        sent += sats;
+        let pending = a.pending().await.unwrap();
+        assert_eq!(
+            pending.iter().map(|p| p.amount).sum::<u64>(),
+            sent,
+            "{pending:?}"
+        );
+        assert!(pending.iter().all(|p| p.kind == "send"), "{pending:?}");
+    }
+    assert_eq!(a.balance().await.unwrap(), 512 - sent);
+    assert!(
+        proxy.seen().iter().any(|r| r == "POST /v1/swap"),
+        "a send that needed a swap was among them"
+    );
+    m.server.stop().await;
+}

@@ -547,6 +547,7 @@ impl Purse {
                 Some(vec![State::Unspent, State::Pending, State::Reserved]),
             )
             .await?;
+        let held = held.saturating_add(self.locked_waiting(&url).await?);
         if held > 0 && !force {
             return Err(EcashError::MintHasBalance(held));
         }
@@ -818,7 +819,13 @@ impl Purse {
             }
         };
         if let (Some(conditions), false) = (conditions.clone(), offline) {
-            return self.send_locked(&wallet, sats, memo, conditions).await;
+            match self
+                .send_locked(&wallet, sats, memo.clone(), conditions.clone())
+                .await
+            {
+                Err(EcashError::Other(why)) if why == locked::NO_RESTORE => {}
+                done => return done,
+            }
         }
         let opts = SendOptions {
             conditions,
@@ -1196,7 +1203,8 @@ impl Purse {
 
     /// Open operations: unfinished sagas and unclaimed sent tokens.
     pub async fn pending(&self) -> Result<Vec<PendingItem>, EcashError> {
-        let (mut out, hidden, locked_inputs) = self.locked_pending().await?;
+        let (mut out, hidden, _) = self.locked_pending().await?;
+        let tracked = self.tracked_send_ys().await?;
         for saga in self.db.get_incomplete_sagas().await? {
             if hidden.contains(&saga.id.to_string()) {
                 continue;
@@ -1220,9 +1228,7 @@ impl Purse {
             .get_proofs(None, None, Some(vec![State::PendingSpent]), None)
             .await?
         {
-            if p.used_by_operation.is_none_or(|op| !live.contains(&op))
-                && !locked_inputs.contains(&p.y)
-            {
+            if p.used_by_operation.is_none_or(|op| !live.contains(&op)) && !tracked.contains(&p.y) {
                 *sent.entry(p.mint_url.to_string()).or_default() += amount(p.proof.amount);
             }
         }
@@ -1268,7 +1274,7 @@ impl Purse {
     /// leave; the unspent ones are swapped to new ones of ours. Runs under `moving`.
     async fn reclaim_untracked(&self, wallet: &Wallet) -> Result<u64, EcashError> {
         let live = self.live_operations().await?;
-        let (_, _, locked_inputs) = self.locked_pending().await?;
+        let tracked = self.tracked_send_ys().await?;
         let untracked: Vec<cdk_common::wallet::ProofInfo> = self
             .db
             .get_proofs(
@@ -1280,7 +1286,7 @@ impl Purse {
             .await?
             .into_iter()
             .filter(|p| p.used_by_operation.is_none_or(|op| !live.contains(&op)))
-            .filter(|p| !locked_inputs.contains(&p.y))
+            .filter(|p| !tracked.contains(&p.y))
             .collect();
         let ys: Vec<_> = untracked.iter().map(|p| p.y).collect();
         if ys.is_empty() {
@@ -1317,11 +1323,22 @@ impl Purse {
             .filter(|(_, s)| **s == State::Unspent)
             .map(|(p, _)| p.y)
             .collect();
-        self.db.update_proofs_state(back_ys, State::Unspent).await?;
         let fee = amount(wallet.get_proofs_fee(&back).await?.total);
-        wallet
-            .swap(None, SplitTarget::default(), back, None, false, false)
+        self.db
+            .update_proofs_state(back_ys.clone(), State::Unspent)
             .await?;
+        if let Err(e) = wallet
+            .swap(None, SplitTarget::default(), back, None, false, false)
+            .await
+        {
+            // Not swapped (cdk reserves them first, and rolls that back): out of the balance
+            // again, still under Pending to try later.
+            let _ = self
+                .db
+                .update_proofs_state(back_ys, State::PendingSpent)
+                .await;
+            return Err(e.into());
+        }
         Ok(total.saturating_sub(fee))
     }
 

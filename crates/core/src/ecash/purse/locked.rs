@@ -57,6 +57,47 @@ struct LockedSend {
     token: Option<String>,
 }
 
+/// Why a locked send fell back to cdk's own (see [`Purse::send_locked`]).
+pub(super) const NO_RESTORE: &str = "this mint cannot sign outputs again (NUT-09)";
+
+/// How the mint sees the plain token's proofs.
+enum Spent {
+    All,
+    None,
+    /// Some spent, some unspent, none pending: not our swap (it spends all or nothing).
+    Some,
+    /// Pending, or left out of the answer: ask again later.
+    Unknown,
+}
+
+fn spent(states: &[State]) -> Spent {
+    if states.is_empty()
+        || states
+            .iter()
+            .any(|s| !matches!(s, State::Spent | State::Unspent))
+    {
+        Spent::Unknown
+    } else if states.iter().all(|s| *s == State::Spent) {
+        Spent::All
+    } else if states.iter().all(|s| *s == State::Unspent) {
+        Spent::None
+    } else {
+        Spent::Some
+    }
+}
+
+fn outputs(secrets: PreMintSecrets) -> Vec<Output> {
+    secrets
+        .secrets
+        .into_iter()
+        .map(|p| Output {
+            blinded: p.blinded_message,
+            secret: p.secret,
+            r: p.r,
+        })
+        .collect()
+}
+
 /// What finishing a locked send found.
 enum Finished {
     Token(String),
@@ -78,6 +119,11 @@ impl Purse {
         memo: Option<String>,
         conditions: SpendingConditions,
     ) -> Result<SentToken, EcashError> {
+        // Recovery rebuilds the locked proofs by asking the mint to sign their outputs again
+        // (NUT-09); a mint that cannot do that gets cdk's one-step locked send.
+        if !self.mint_restores(wallet).await {
+            return Err(EcashError::Other(NO_RESTORE.into()));
+        }
         let keyset = wallet.active_keyset().await?;
         let fees = wallet.get_keyset_fees_and_amounts_by_id(keyset.id).await?;
         // What the locked outputs carry: `sats` plus the receiver's fee to redeem them, which
@@ -123,15 +169,7 @@ impl Purse {
             memo,
             created: cdk::util::unix_time(),
             inputs: None,
-            outputs: secrets
-                .secrets
-                .into_iter()
-                .map(|p| Output {
-                    blinded: p.blinded_message,
-                    secret: p.secret,
-                    r: p.r,
-                })
-                .collect(),
+            outputs: outputs(secrets),
             token: None,
         };
         let key = send_id.to_string();
@@ -140,9 +178,43 @@ impl Purse {
             let _ = prepared.cancel().await;
             return Err(e);
         }
+        if let Err(e) = prepared.confirm(None).await {
+            // cdk rolled its send back (nothing was made): say why, leave nothing behind.
+            if self.db.get_saga(&send_id).await?.is_none() {
+                self.db.kv_remove(KV_APP, KV_LOCKED, &key).await?;
+                return Err(e.into());
+            }
+            return Err(EcashError::SendPending);
+        }
         let made = async {
-            prepared.confirm(None).await?;
-            record.inputs = Some(self.plain_proofs(&send_id).await?);
+            let inputs = self.plain_proofs(&send_id).await?;
+            // What the inputs really give after the lock swap's fee (cdk may have picked
+            // other coins than its estimate): the outputs must match it exactly, and no swap
+            // has used the first set, so they can still be made again.
+            let total = inputs
+                .iter()
+                .map(|p| p.amount)
+                .try_fold(Amount::ZERO, |a, b| a.checked_add(b))
+                .ok_or(EcashError::BadAmount)?;
+            let swap_fee = wallet.get_proofs_fee(&inputs).await?.total;
+            let out = total
+                .checked_sub(swap_fee)
+                .filter(|a| u64::from(*a) >= sats)
+                .ok_or(EcashError::InsufficientFunds)?;
+            if out != Amount::from(locked) {
+                record.outputs = outputs(
+                    PreMintSecrets::with_conditions(
+                        keyset.id,
+                        out,
+                        &cdk::amount::SplitTarget::default(),
+                        &conditions,
+                        &fees,
+                    )
+                    .map_err(|e| EcashError::Other(e.to_string()))?,
+                );
+            }
+            record.fee = u64::from(total).saturating_sub(sats);
+            record.inputs = Some(inputs);
             self.write_locked(&key, &record).await?;
             self.finish_locked(wallet, &key, record.clone(), false)
                 .await
@@ -248,17 +320,27 @@ impl Purse {
                     // A "no" is believed only if the inputs are still unspent (a proxy may
                     // say no after the mint said yes).
                     let states = self.states(&wallet.mint_url, ys(&inputs)?).await?;
-                    if states.contains(&State::Spent) {
-                        return Box::pin(self.finish_locked(wallet, key, record, true)).await;
+                    match spent(&states) {
+                        Spent::All => {
+                            return Box::pin(self.finish_locked(wallet, key, record, true)).await
+                        }
+                        Spent::Some => {
+                            self.spent_elsewhere(key, &inputs, &states).await?;
+                            return Ok(Finished::Refused(EcashError::TokenSpent));
+                        }
+                        Spent::Unknown => return Ok(Finished::Later),
+                        Spent::None => {}
                     }
-                    if !states.iter().all(|s| *s == State::Unspent) {
+                    // The plain token was never shown to anyone: take it back. The record
+                    // goes only once that has worked (if the first swap still lands
+                    // meanwhile, the take-back fails and recovery rebuilds the token).
+                    let Ok(id) = uuid::Uuid::parse_str(key) else {
+                        return Ok(Finished::Later);
+                    };
+                    if wallet.revoke_send(id).await.is_err() {
                         return Ok(Finished::Later);
                     }
                     self.db.kv_remove(KV_APP, KV_LOCKED, key).await?;
-                    // The plain token was never shown to anyone: take it back at once.
-                    if let Ok(id) = uuid::Uuid::parse_str(key) {
-                        let _ = wallet.revoke_send(id).await;
-                    }
                     return Ok(Finished::Refused(e.into()));
                 }
                 Err(_) => return Ok(Finished::Later),
@@ -300,7 +382,9 @@ impl Purse {
 
     /// The plain token's proofs are spent (swapped into the locked outputs): cdk's send is
     /// closed (its history line completed) and the proofs leave the wallet's records, so no
-    /// "sent" row stays behind under Pending.
+    /// "sent" row stays behind under Pending. Only what the mint calls spent is deleted (an
+    /// answer is not proof enough); a mint that does not answer leaves it to
+    /// [`Purse::check_locked`].
     async fn drop_plain(
         &self,
         wallet: &Wallet,
@@ -310,7 +394,81 @@ impl Purse {
         if let Ok(id) = uuid::Uuid::parse_str(key) {
             let _ = wallet.check_send_status(id).await;
         }
-        Ok(self.db.update_proofs(vec![], ys(inputs)?).await?)
+        let input_ys = ys(inputs)?;
+        let Ok(states) = self.states(&wallet.mint_url, input_ys.clone()).await else {
+            return Ok(());
+        };
+        let gone: Vec<_> = input_ys
+            .into_iter()
+            .zip(&states)
+            .filter(|(_, s)| **s == State::Spent)
+            .map(|(y, _)| y)
+            .collect();
+        Ok(self.db.update_proofs(vec![], gone).await?)
+    }
+
+    /// Some of the plain token's proofs were spent and some not: not by our swap (a swap
+    /// spends all or nothing), so by another device on the same words. The locked send is
+    /// off: the spent proofs leave, the unspent ones are the wallet's again, and cdk's send
+    /// (never shown to anyone) is closed.
+    async fn spent_elsewhere(
+        &self,
+        key: &str,
+        inputs: &Proofs,
+        states: &[State],
+    ) -> Result<(), EcashError> {
+        let input_ys = ys(inputs)?;
+        let pick = |want: State| -> Vec<cdk::nuts::PublicKey> {
+            input_ys
+                .iter()
+                .zip(states)
+                .filter(|(_, s)| **s == want)
+                .map(|(y, _)| *y)
+                .collect()
+        };
+        let (gone, back) = (pick(State::Spent), pick(State::Unspent));
+        let free: Vec<_> = self
+            .db
+            .get_proofs(None, None, None, None)
+            .await?
+            .into_iter()
+            .filter(|info| back.contains(&info.y))
+            .map(|mut info| {
+                info.state = State::Unspent;
+                info.used_by_operation = None;
+                info
+            })
+            .collect();
+        self.db.update_proofs(free, gone).await?;
+        if let Ok(id) = uuid::Uuid::parse_str(key) {
+            self.db.delete_saga(&id).await?;
+        }
+        self.db.kv_remove(KV_APP, KV_LOCKED, key).await?;
+        Ok(())
+    }
+
+    /// Whether the mint says it can sign outputs again (NUT-09), from its cached info.
+    async fn mint_restores(&self, wallet: &Wallet) -> bool {
+        match self.db.get_mint(wallet.mint_url.clone()).await {
+            Ok(Some(info)) => info.nuts.nut09.supported,
+            _ => matches!(
+                wallet.fetch_mint_info().await,
+                Ok(Some(info)) if info.nuts.nut09.supported
+            ),
+        }
+    }
+
+    /// Sats of locked sends at `url` still waiting for their token (not to be forgotten by
+    /// removing the mint).
+    pub(super) async fn locked_waiting(&self, url: &MintUrl) -> Result<u64, EcashError> {
+        let url = url.to_string();
+        Ok(self
+            .locked_sends()
+            .await?
+            .iter()
+            .filter(|(_, r)| r.mint == url && r.token.is_none())
+            .map(|(_, r)| r.sats)
+            .fold(0, u64::saturating_add))
     }
 
     /// Finishes locked sends an interruption left without their token (see the module doc).
@@ -327,38 +485,55 @@ impl Purse {
             let inputs = match &record.inputs {
                 Some(inputs) => inputs.clone(),
                 None => {
-                    let id = uuid::Uuid::parse_str(&key)
-                        .map_err(|e| EcashError::Other(e.to_string()))?;
-                    match self.made_token(&id).await? {
-                        Some(proofs) => {
+                    let Ok(id) = uuid::Uuid::parse_str(&key) else {
+                        continue;
+                    };
+                    match self.made_token(&id).await {
+                        Ok(Some(proofs)) => {
                             record.inputs = Some(proofs.clone());
-                            self.write_locked(&key, &record).await?;
+                            if self.write_locked(&key, &record).await.is_err() {
+                                waiting += 1;
+                                continue;
+                            }
                             proofs
                         }
                         // Still being rolled back by cdk: the next pass sees it gone.
-                        None if self.db.get_saga(&id).await?.is_some() => continue,
+                        Ok(None) if matches!(self.db.get_saga(&id).await, Ok(Some(_))) => continue,
                         // No plain token was made (or cdk took it back): nothing moved.
-                        None => {
-                            self.db.kv_remove(KV_APP, KV_LOCKED, &key).await?;
+                        Ok(None) => {
+                            let _ = self.db.kv_remove(KV_APP, KV_LOCKED, &key).await;
+                            continue;
+                        }
+                        Err(_) => {
+                            waiting += 1;
                             continue;
                         }
                     }
                 }
             };
-            let states = match self.states(&wallet.mint_url, ys(&inputs)?).await {
+            let Ok(input_ys) = ys(&inputs) else {
+                continue;
+            };
+            let states = match self.states(&wallet.mint_url, input_ys).await {
                 Ok(states) => states,
                 Err(_) => {
                     waiting += 1;
                     continue;
                 }
             };
-            let swapped = if states.iter().all(|s| *s == State::Spent) {
-                true
-            } else if states.iter().all(|s| *s == State::Unspent) {
-                false
-            } else {
-                waiting += 1; // the mint is still working on it
-                continue;
+            let swapped = match spent(&states) {
+                Spent::All => true,
+                Spent::None => false,
+                Spent::Some => {
+                    if self.spent_elsewhere(&key, &inputs, &states).await.is_err() {
+                        waiting += 1;
+                    }
+                    continue;
+                }
+                Spent::Unknown => {
+                    waiting += 1; // the mint is still working on it
+                    continue;
+                }
             };
             match self.finish_locked(wallet, &key, record, swapped).await {
                 Ok(Finished::Token(_) | Finished::Refused(_)) => {}
@@ -420,6 +595,25 @@ impl Purse {
                     .map_or(State::Pending, |s| s.state)
             })
             .collect())
+    }
+
+    /// The Ys of the proofs open sends hold: cdk's live sends (it stores a send's swapped
+    /// token proofs with no owning operation) and locked sends. They are not "untracked".
+    pub(super) async fn tracked_send_ys(&self) -> Result<Vec<cdk::nuts::PublicKey>, EcashError> {
+        use cdk_common::wallet::OperationData;
+        let mut out = Vec::new();
+        for saga in self.db.get_incomplete_sagas().await? {
+            if let OperationData::Send(data) = saga.data {
+                for p in data.proofs.iter().flatten() {
+                    if let Ok(y) = p.y() {
+                        out.push(y);
+                    }
+                }
+            }
+        }
+        let (_, _, locked) = self.locked_pending().await?;
+        out.extend(locked);
+        Ok(out)
     }
 
     /// Locked sends for Pending, and the ids of the plain sends they stand for (hidden: their
