@@ -2,8 +2,9 @@
 //! shell (header, navigation, update banner) and the routes. Each route renders inside its own
 //! error boundary, so one failing page never blanks the app.
 
+use flash_api::{Event, Status, WalletState};
 use flash_browser::tabs::{self, Claim};
-use flash_core::{Event, Status, WalletHandle, WalletState};
+use flash_core::WalletHandle;
 use futures::StreamExt;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};

@@ -2,9 +2,9 @@
 //! has a translated message in `locales/`; the `Display` text of the error types stays as the
 //! developer-facing wording (logs, tests, and the fallback for internal failures).
 
+use flash_api::passphrase::Weakness;
 use flash_core::ecash::EcashError;
 use flash_core::keys::{MnemonicError, NsecError};
-use flash_core::passphrase::Weakness;
 use flash_core::store::StoreError;
 use flash_core::vault::VaultError;
 use flash_core::EngineError;

@@ -2,7 +2,7 @@
 //! (reclaim an unclaimed token; retry the rest); History lists every operation and exports
 //! CSV.
 
-use flash_core::ecash::purse::history_csv;
+use flash_api::views::history_csv;
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 

@@ -1,6 +1,6 @@
-//! Shows an amount the one way the app formats amounts (`flash_core::amount`).
+//! Shows an amount the one way the app formats amounts (`flash_api::amount`).
 
-use flash_core::Sats;
+use flash_api::Sats;
 use leptos::prelude::*;
 
 use crate::i18n::use_locale;

@@ -1,8 +1,9 @@
 //! Small pieces the eCash screens share: the mint list as a resource, a mint picker, a QR
 //! code, and the "unlock first" guard.
 
-use flash_core::ecash::purse::MintView;
-use flash_core::{WalletHandle, WalletState};
+use flash_api::views::MintView;
+use flash_api::WalletState;
+use flash_core::WalletHandle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

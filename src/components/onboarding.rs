@@ -1,7 +1,7 @@
 //! Onboarding on a device with no wallet: create (show the words, confirm three of them, set a
 //! passphrase) or restore from words. The engine checks everything again; the UI only guides.
 
-use flash_core::passphrase::{self, Strength};
+use flash_api::passphrase::{self, Strength};
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 

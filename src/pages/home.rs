@@ -2,7 +2,8 @@
 //! the unlock form when locked, the balance when unlocked, and a plain explanation when the
 //! browser gives us no storage.
 
-use flash_core::{Sats, WalletHandle, WalletState};
+use flash_api::{Sats, WalletState};
+use flash_core::WalletHandle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 

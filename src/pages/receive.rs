@@ -1,7 +1,7 @@
 //! `/receive`: a Lightning invoice that turns into eCash when paid (NUT-04), or an eCash token
 //! pasted or opened from a file, checked before it is redeemed.
 
-use flash_core::ecash::purse::{InvoiceView, Received, TokenView};
+use flash_api::views::{InvoiceView, Received, TokenView};
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 

@@ -1,7 +1,7 @@
 //! `/send`: an eCash token (QR, copy, file; offline from exact proofs) or a Lightning payment
 //! (invoice read and priced before paying, NUT-05).
 
-use flash_core::ecash::purse::{Lock, MeltPreview, Paid, SentToken};
+use flash_api::views::{Lock, MeltPreview, Paid, SentToken};
 use flash_core::WalletHandle;
 use leptos::prelude::*;
 

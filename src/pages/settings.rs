@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use flash_core::{WalletHandle, WalletState};
+use flash_api::WalletState;
+use flash_core::WalletHandle;
 
 use crate::app::{OfflineSupport, WalletStatus};
 use crate::components::page::Page;
@@ -82,8 +83,8 @@ pub fn Settings() -> impl IntoView {
             let usage = match (info.usage, info.quota) {
                 (Some(u), Some(q)) => rust_i18n::t!(
                     "settings.storage_usage",
-                    used = flash_core::amount::format_bytes(u as u64),
-                    quota = flash_core::amount::format_bytes(q as u64)
+                    used = flash_api::amount::format_bytes(u as u64),
+                    quota = flash_api::amount::format_bytes(q as u64)
                 )
                 .into_owned(),
                 _ => String::new(),

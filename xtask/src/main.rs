@@ -125,6 +125,8 @@ fn test(root: &Path) -> Result<(), Failed> {
     sh::step("clippy (native)");
     let native = [
         "-p",
+        "flash-api",
+        "-p",
         "flash-core",
         "-p",
         "flash-sandbox",
@@ -151,6 +153,8 @@ fn test(root: &Path) -> Result<(), Failed> {
             "--all-targets",
             "-p",
             "flash-web",
+            "-p",
+            "flash-api",
             "-p",
             "flash-core",
             "-p",

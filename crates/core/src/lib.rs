@@ -3,15 +3,15 @@
 //! the wasm32 implementations. The UI talks to it only through a [`engine::WalletHandle`].
 #![forbid(unsafe_code)]
 
-pub mod amount;
 pub mod ecash;
 pub mod engine;
 pub mod keys;
 pub mod log;
-pub mod passphrase;
 pub mod ports;
 pub mod store;
 pub mod vault;
+
+pub use flash_api::{amount, passphrase};
 
 pub use amount::Sats;
 pub use engine::{spawn_engine, EngineError, Event, Identity, Status, WalletHandle, WalletState};

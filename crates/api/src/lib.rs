@@ -1,0 +1,14 @@
+//! What Flash Web's UI and engine say to each other, in a crate with no cdk, no crypto and no
+//! browser APIs, so the page can depend on it alone once the engine runs in its own worker
+//! and module (issue 9): the view types the UI renders, the wallet's status and events,
+//! amounts formatted the one way, and the passphrase strength hint the UI shows as you type.
+//! Every type here is serde-serializable, to cross the page/worker boundary as messages.
+#![forbid(unsafe_code)]
+
+pub mod amount;
+pub mod passphrase;
+pub mod status;
+pub mod views;
+
+pub use amount::Sats;
+pub use status::{Event, Identity, Status, WalletState};

@@ -1,0 +1,56 @@
+//! Where the wallet is, as the UI sees it: its state, a status snapshot, the identity it shows,
+//! and the events the engine sends unasked.
+
+use serde::{Deserialize, Serialize};
+
+use crate::amount::Sats;
+
+/// Where the wallet is in its life: the UI routes on this (onboarding, unlock, home).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WalletState {
+    /// Storage is still opening.
+    Starting,
+    /// This browser gives us no storage (private mode, blocked): say so plainly.
+    Unavailable(String),
+    /// No wallet on this device yet: offer create or restore.
+    NoWallet,
+    /// A wallet exists and its keys are not in memory.
+    Locked,
+    /// Keys are in memory; money can move.
+    Unlocked,
+}
+
+/// A snapshot the UI renders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Life-cycle state.
+    pub state: WalletState,
+    /// Spendable balance over every mint and account.
+    pub balance: Sats,
+    /// When this engine started (from the clock port).
+    pub started_at_ms: u64,
+    /// Bumped whenever eCash state changed (balance, history, pending): views refetch on it.
+    pub revision: u64,
+    /// Mints the last recovery left work at (a mint did not answer, or a payment there is
+    /// still in flight): named to the user, retried when the page comes back online or on
+    /// "Try again".
+    pub waiting_on: Vec<String>,
+}
+
+/// Public identifiers derived from the seed, shown in settings and used to receive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// NOSTR public key (NIP-06), `npub1…`.
+    pub npub: String,
+    /// First BIP84 receive address (mainnet).
+    pub bip84_address: String,
+    /// Whether the NOSTR key is an imported nsec rather than the one from the words.
+    pub nostr_imported: bool,
+}
+
+/// What the engine tells every subscriber, unasked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// The status changed (state or balance).
+    StatusChanged(Status),
+}
