@@ -3,11 +3,7 @@
 //! developer-facing wording (logs, tests, and the fallback for internal failures).
 
 use flash_api::passphrase::Weakness;
-use flash_core::ecash::EcashError;
-use flash_core::keys::{MnemonicError, NsecError};
-use flash_core::store::StoreError;
-use flash_core::vault::VaultError;
-use flash_core::EngineError;
+use flash_api::{EcashError, EngineError, MnemonicError, NsecError, StoreError, VaultError};
 
 /// A message for the person in front of the screen, in the current language.
 pub trait UserMessage {

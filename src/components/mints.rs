@@ -1,8 +1,9 @@
 //! Settings → Mints: add a mint by URL (its info is shown), see balances per mint, remove one
 //! (a mint that still holds money asks for confirmation first).
 
-use flash_core::ecash::EcashError;
-use flash_core::{EngineError, WalletHandle};
+use flash_api::EcashError;
+use flash_api::EngineError;
+use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::components::ecash::use_mints;

@@ -41,7 +41,7 @@ pub fn Unlock() -> impl IntoView {
                 .passkey()
                 .await
                 .map_err(|e| e.user_message())?
-                .ok_or_else(|| flash_core::vault::VaultError::NoPasskey.user_message())?;
+                .ok_or_else(|| flash_api::VaultError::NoPasskey.user_message())?;
             let output =
                 flash_browser::passkey::evaluate(&request.credential_id, &request.prf_salt)
                     .await

@@ -67,6 +67,42 @@ fn fuzz(root: &Path, rest: &[String]) -> Result<(), Failed> {
     cmd(root, "cargo", &args).run()
 }
 
+/// `flash-api` is what the page will depend on alone once the engine has its own module
+/// (issue 9): nothing of cdk, secp256k1 or argon2 may come in through it.
+fn api_links_no_cdk(root: &Path) -> Result<(), Failed> {
+    let tree = cmd(
+        root,
+        "cargo",
+        &[
+            "tree",
+            "-p",
+            "flash-api",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ],
+    )
+    .output()
+    .ok_or_else(|| Failed("cargo tree -p flash-api failed".into()))?;
+    let heavy: Vec<&str> = tree
+        .lines()
+        .filter(|l| {
+            ["cdk", "secp256k1", "argon2", "bitcoin"]
+                .iter()
+                .any(|c| l.starts_with(c))
+        })
+        .collect();
+    if heavy.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed(format!(
+            "flash-api must stay free of engine crates, found: {}",
+            heavy.join(", ")
+        )))
+    }
+}
+
 /// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the repository, as
 /// cargo reads it from here), else `target/`. One target dir shared by every step.
 fn target_dir(root: &Path) -> PathBuf {
@@ -141,6 +177,9 @@ fn test(root: &Path) -> Result<(), Failed> {
     args.extend(native);
     args.extend(["--", "-D", "warnings"]);
     cmd(root, "cargo", &args).run()?;
+
+    sh::step("the page's crate links no cdk");
+    api_links_no_cdk(root)?;
 
     sh::step("clippy (wasm32)");
     cmd(

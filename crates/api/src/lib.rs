@@ -6,9 +6,16 @@
 #![forbid(unsafe_code)]
 
 pub mod amount;
+mod ecash_error;
+pub mod errors;
+#[cfg(feature = "cdk")]
+mod from_cdk;
 pub mod passphrase;
 pub mod status;
 pub mod views;
 
 pub use amount::Sats;
+pub use errors::{
+    EcashError, EngineError, MnemonicError, NsecError, RandomError, StoreError, VaultError,
+};
 pub use status::{Event, Identity, Status, WalletState};

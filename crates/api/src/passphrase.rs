@@ -2,7 +2,9 @@
 //! It refuses what is trivially guessable and says why; everything else gets a strength label.
 
 /// How strong a passphrase looks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Strength {
     /// Refused.
     TooWeak,
@@ -13,7 +15,7 @@ pub enum Strength {
 }
 
 /// Why a passphrase is refused; the UI translates each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Weakness {
     /// Fewer than [`MIN_LEN`] characters.
     TooShort,

@@ -3,13 +3,14 @@
 //! results and a stream of [`Event`]s. One owner means no two code paths can spend the same
 //! proofs, and keys live in exactly one place that locking wipes.
 
+pub use flash_api::errors::EngineError;
+
 use std::sync::Arc;
 
 use futures::channel::{mpsc, oneshot};
 use futures::future::{select, Either, LocalBoxFuture};
 use futures::stream::FuturesUnordered;
 use futures::{Future, StreamExt};
-use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::amount::Sats;
@@ -19,8 +20,8 @@ use crate::ecash::purse::{
     Received, SentToken, TokenView,
 };
 use crate::ecash::{ChannelJournal, EcashDb, EcashError, Purse};
-use crate::keys::{self, KeyHierarchy, MnemonicError};
-use crate::passphrase::{self, Weakness};
+use crate::keys::{self, KeyHierarchy};
+use crate::passphrase;
 use crate::ports::{Clock, Random};
 use crate::store::{Store, StoreError, ECASH, RECORDS};
 use crate::vault::passkey::PasskeyRequest;
@@ -34,51 +35,6 @@ const NSEC: &str = "nostr-nsec";
 /// The vault record holding NOSTR keys imported earlier and since replaced or dropped
 /// (concatenated 32-byte secrets): kept so tokens locked to them can still be redeemed.
 const OLD_NSECS: &str = "nostr-nsec-previous";
-
-/// Why a command failed. Each message says what to do; nothing was changed.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum EngineError {
-    /// The engine task has ended (page unloading, or a bug): nothing was changed.
-    #[error(
-        "the wallet engine has stopped; reload the page to start it again (nothing was changed)"
-    )]
-    Stopped,
-    /// The command needs an unlocked wallet.
-    #[error("unlock your wallet first")]
-    Locked,
-    /// The passphrase is too weak to protect money.
-    #[error("{}", weakness_text(*.0))]
-    WeakPassphrase(Weakness),
-    /// The recovery words are not valid.
-    #[error(transparent)]
-    Mnemonic(#[from] MnemonicError),
-    /// The pasted NOSTR key is not valid.
-    #[error(transparent)]
-    Nsec(#[from] keys::NsecError),
-    /// The vault refused.
-    #[error(transparent)]
-    Vault(#[from] VaultError),
-    /// Storage is not usable in this browser.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// An eCash operation failed.
-    #[error(transparent)]
-    Ecash(#[from] EcashError),
-}
-
-fn weakness_text(w: Weakness) -> &'static str {
-    match w {
-        Weakness::TooShort => {
-            "choose a longer passphrase: at least 10 characters (a few words work well)"
-        }
-        Weakness::Pattern => {
-            "that passphrase is a simple pattern; use a few unrelated words instead"
-        }
-        Weakness::Common => {
-            "that passphrase is one of the most common; choose something only you would pick"
-        }
-    }
-}
 
 type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
 

@@ -2,57 +2,15 @@
 //! words restore everything. NOSTR key by NIP-06 (`m/44'/1237'/0'/0/0`), the Cashu NUT-13 seed,
 //! and a BIP84 receive address (`m/84'/0'/0'/0/i`) for self-custody withdrawals.
 
+pub use flash_api::errors::{MnemonicError, NsecError};
+
 use bitcoin::bech32::{self, Bech32, Hrp};
 use bitcoin::bip32::{DerivationPath, Xpriv};
 use bitcoin::secp256k1::{Keypair, Secp256k1};
 use bitcoin::{Address, CompressedPublicKey, Network};
-use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::ports::{Random, RandomError};
-
-/// Why words are not a valid recovery phrase, naming what to fix.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum MnemonicError {
-    /// A word that is not in the BIP39 English list.
-    #[error("word {position} (\"{word}\") is not a recovery word; check its spelling")]
-    UnknownWord {
-        /// 1-based position.
-        position: usize,
-        /// The word as typed.
-        word: String,
-    },
-    /// Not 12, 15, 18, 21 or 24 words.
-    #[error("a recovery phrase has 12 or 24 words; this has {0}")]
-    WordCount(usize),
-    /// Every word is valid but the last does not match: a word is wrong or out of order.
-    #[error(
-        "these words are not a valid recovery phrase (checksum); one word is wrong or out of order"
-    )]
-    Checksum,
-    /// Randomness failed while generating.
-    #[error(transparent)]
-    Random(#[from] RandomError),
-    /// Key derivation failed (cannot happen for valid seeds; reported rather than panicking).
-    #[error("key derivation failed: {0}")]
-    Derivation(String),
-}
-
-/// Why a pasted NOSTR secret key was refused.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum NsecError {
-    /// Not an `nsec1…` string at all, or a typo broke its checksum.
-    #[error("that is not a NOSTR secret key: paste the whole key starting with nsec1 (a typo breaks its checksum)")]
-    NotNsec,
-    /// An `npub` was pasted where the secret key was asked for.
-    #[error(
-        "that is a public key (npub); importing needs the secret key, which starts with nsec1"
-    )]
-    IsNpub,
-    /// Decoded, but not a valid secp256k1 secret key.
-    #[error("that nsec does not hold a valid key")]
-    Invalid,
-}
+use crate::ports::Random;
 
 /// Parses an `nsec1…` (NIP-19) secret key.
 pub fn parse_nsec(input: &str) -> Result<Zeroizing<[u8; 32]>, NsecError> {

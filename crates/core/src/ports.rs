@@ -3,10 +3,7 @@
 //! Ports are added as features need them (storage, HTTP, WebSocket, randomness); keeping them
 //! few and small keeps the engine testable without a browser.
 
-/// Why randomness could not be had. Without it no key can be made, so nothing proceeds.
-#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-#[error("this device could not produce secure random numbers ({0}); Flash cannot create keys safely here")]
-pub struct RandomError(pub String);
+pub use flash_api::errors::RandomError;
 
 /// Cryptographically secure randomness: keys, salts, nonces.
 pub trait Random {

@@ -3,6 +3,7 @@ use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 
 use super::*;
+use crate::passphrase::Weakness;
 use crate::ports::{ManualClock, OsRandom};
 use crate::store::memory::MemoryStore;
 use crate::vault::InlineKdf;

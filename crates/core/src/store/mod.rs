@@ -6,10 +6,10 @@
 //! Every write is a future the caller awaits; a failed write is an error, never a log line,
 //! because a lost write can be lost eCash.
 
+pub use flash_api::errors::StoreError;
+
 pub mod conformance;
 pub mod memory;
-
-use thiserror::Error;
 
 /// The version of the record format (it is bound into every sealed record). Bump it with a
 /// migration of the records themselves.
@@ -28,27 +28,6 @@ pub const META: &str = "meta";
 pub const RECORDS: &str = "records";
 /// Sealed eCash records (proofs, quotes, sagas…): loaded all at once at unlock.
 pub const ECASH: &str = "ecash";
-
-/// Why a storage call failed; the UI shows these as they are, so each says what to do.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum StoreError {
-    /// No usable storage (private mode, blocked by settings, quota 0).
-    #[error("this browser does not allow Flash to store data here (private mode or blocked storage); open Flash in a normal window to keep a wallet: {0}")]
-    Unavailable(String),
-    /// Another tab holds the database open at an older version and does not let go, so it
-    /// cannot be upgraded (an old copy of Flash, still open somewhere).
-    #[error("Flash is still open in another tab with an older version; close or reload that tab, then reload this one")]
-    Blocked,
-    /// A write did not complete; nothing was changed.
-    #[error("saving failed and nothing was changed ({0}); free some space or check the browser's storage settings, then try again")]
-    Write(String),
-    /// A read failed.
-    #[error("reading saved data failed ({0}); reload the app and try again")]
-    Read(String),
-    /// A table name that is not in the schema: a programming error, caught by the tests.
-    #[error("unknown table {0:?}")]
-    UnknownTable(String),
-}
 
 /// One change in an atomic batch.
 #[derive(Debug, Clone, PartialEq, Eq)]

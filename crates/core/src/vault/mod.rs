@@ -5,6 +5,8 @@
 //! re-wraps one key. Record names are keyed hashes, so even the shape of the data (which mints,
 //! which contacts) does not show at rest. Keys in memory are zeroized when the vault locks.
 
+pub use flash_api::errors::VaultError;
+
 pub mod backup;
 pub mod envelope;
 pub mod kdf;
@@ -12,11 +14,10 @@ pub mod passkey;
 
 use bitcoin::hashes::{hmac, sha256, Hash, HashEngine};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::ports::{Clock, Random, RandomError};
-use crate::store::{Op, Store, StoreError, META, SCHEMA_VERSION};
+use crate::ports::{Clock, Random};
+use crate::store::{Op, Store, META, SCHEMA_VERSION};
 pub use kdf::{InlineKdf, Kdf, KdfParams};
 
 /// The vault header's key in the `meta` table.
@@ -25,54 +26,6 @@ const HEADER_KEY: &str = "vault";
 const FAILURES_KEY: &str = "unlock-failures";
 /// Associated data of the passphrase key slot.
 const SLOT_AAD: &[u8] = b"flash-vault/v1/slot/passphrase";
-
-/// What can go wrong with the vault, each worded for the person in front of the screen.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum VaultError {
-    /// The passphrase does not open the vault. Nothing changed.
-    #[error("that passphrase is not right; nothing was changed, try again")]
-    WrongPassphrase,
-    /// Too many wrong passphrases in a row: wait before the next try.
-    #[error("too many wrong passphrases; wait {wait_secs} s before trying again")]
-    TooManyAttempts {
-        /// Seconds until the next attempt is allowed.
-        wait_secs: u64,
-    },
-    /// No vault on this device.
-    #[error("there is no wallet on this device yet; create one or restore from your words")]
-    NoVault,
-    /// A vault exists already: creating another would destroy it.
-    #[error("a wallet already exists on this device; unlock it, or restore a backup into a fresh browser profile")]
-    AlreadyExists,
-    /// Stored bytes failed authentication: tampered with, or corrupted.
-    #[error("saved data failed its integrity check ({0}); it was not used. Restore from your backup or words if this persists")]
-    Tampered(String),
-    /// No passkey is set up for this wallet.
-    #[error("no passkey is set up for this wallet; unlock with your passphrase")]
-    NoPasskey,
-    /// KDF parameters below the minimum this app accepts for new keys.
-    #[error("key-derivation settings are too weak (need at least {min})")]
-    WeakParams {
-        /// The minimum, human-readable.
-        min: String,
-    },
-    /// Stored or imported KDF parameters ask for more than Flash will spend (a damaged or
-    /// hostile file). Nothing was derived or changed.
-    #[error("this wallet data asks for more key-derivation work than Flash allows (at most {max}); it may be damaged or crafted — use another backup or restore from your words")]
-    KdfTooCostly {
-        /// The maximum, human-readable.
-        max: String,
-    },
-    /// The passphrase KDF failed (out of memory on a small device, usually).
-    #[error("deriving the key from the passphrase failed ({0}); close other tabs and try again")]
-    Kdf(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Randomness failed.
-    #[error(transparent)]
-    Random(#[from] RandomError),
-}
 
 /// A key slot: one wrapping of the data key.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
