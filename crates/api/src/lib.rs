@@ -11,6 +11,7 @@ pub mod errors;
 #[cfg(feature = "cdk")]
 mod from_cdk;
 pub mod passphrase;
+pub mod protocol;
 pub mod status;
 pub mod views;
 

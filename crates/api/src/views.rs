@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::errors::EcashError;
+
 /// What the app shows about a mint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MintView {
@@ -234,6 +236,42 @@ pub fn history_csv(items: &[HistoryItem]) -> String {
         ));
     }
     out
+}
+
+/// A saved token that could not be redeemed for good: kept (never deleted) with the reason,
+/// so the user can see it, copy it and try it elsewhere. Its `Debug` leaves the token out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedToken {
+    /// Stable id (hash of the token).
+    pub id: String,
+    /// Its mint.
+    pub mint: String,
+    /// Its face value in sat.
+    pub amount: u64,
+    /// Why it failed, as the error the user would have seen.
+    pub reason: EcashError,
+    /// The token itself, to copy.
+    pub token: String,
+}
+
+impl std::fmt::Debug for FailedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FailedToken")
+            .field("id", &self.id)
+            .field("mint", &self.mint)
+            .field("amount", &self.amount)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the browser needs to ask the passkey for its PRF output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRequest {
+    /// The WebAuthn credential id.
+    pub credential_id: Vec<u8>,
+    /// The PRF input (`eval.first`).
+    pub prf_salt: Vec<u8>,
 }
 
 #[cfg(test)]

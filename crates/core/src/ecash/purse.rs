@@ -19,8 +19,8 @@ use zeroize::Zeroizing;
 use super::{EcashDb, EcashError};
 
 pub use flash_api::views::{
-    history_csv, HistoryItem, InvoiceView, Lock, MeltPreview, MintView, Paid, PendingItem,
-    ReadInvoice, Received, Recovered, SentToken, TokenView,
+    history_csv, FailedToken, HistoryItem, InvoiceView, Lock, MeltPreview, MintView, Paid,
+    PendingItem, ReadInvoice, Received, Recovered, SentToken, TokenView,
 };
 
 mod locked;
@@ -80,33 +80,6 @@ pub fn parse_lock_key(text: &str) -> Result<cdk::nuts::PublicKey, EcashError> {
         text.to_string()
     };
     cdk::nuts::PublicKey::from_hex(&hex).map_err(|_| EcashError::BadLockKey)
-}
-
-/// A saved token that could not be redeemed for good: kept (never deleted) with the reason,
-/// so the user can see it, copy it and try it elsewhere. Its `Debug` leaves the token out.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FailedToken {
-    /// Stable id (hash of the token).
-    pub id: String,
-    /// Its mint.
-    pub mint: String,
-    /// Its face value in sat.
-    pub amount: u64,
-    /// Why it failed, as the error the user would have seen.
-    pub reason: EcashError,
-    /// The token itself, to copy.
-    pub token: String,
-}
-
-impl std::fmt::Debug for FailedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FailedToken")
-            .field("id", &self.id)
-            .field("mint", &self.mint)
-            .field("amount", &self.amount)
-            .field("reason", &self.reason)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Whether every proof in `token` carries a DLEQ proof (NUT-12).

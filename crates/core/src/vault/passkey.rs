@@ -3,6 +3,8 @@
 //! Removing the passkey removes that wrapping. The PRF output never leaves memory; only the
 //! credential id and the salt (neither secret) are stored.
 
+pub use flash_api::views::PasskeyRequest;
+
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -18,15 +20,6 @@ pub(super) struct PasskeySlot {
     credential_id: Vec<u8>,
     prf_salt: Vec<u8>,
     wrapped: Vec<u8>,
-}
-
-/// What the browser needs to ask the passkey for its PRF output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasskeyRequest {
-    /// The WebAuthn credential id.
-    pub credential_id: Vec<u8>,
-    /// The PRF input (`eval.first`).
-    pub prf_salt: Vec<u8>,
 }
 
 fn kek(prf_output: &[u8]) -> Zeroizing<[u8; 32]> {

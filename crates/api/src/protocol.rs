@@ -1,0 +1,280 @@
+//! The messages between the page and the engine's worker (issue 9). The page sends
+//! [`ToEngine`]; the worker answers each request once, by id, and sends events unasked
+//! ([`FromEngine`]). A page and a worker from different builds (an update half-applied) find
+//! out at [`ToEngine::Hello`] instead of misreading each other. Both sides encode with
+//! [`encode`] / [`decode`] (postcard: compact, no field names on the wire).
+//!
+//! The variants follow `WalletHandle`'s methods one to one. Where a method takes a sleep
+//! function today (`await_invoice`, `pay`), the request does not: the engine owns its time.
+//! Secrets travel as [`Secret`], zeroized on drop and never shown by `Debug`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::errors::EngineError;
+use crate::status::{Event, Identity, Status};
+use crate::views::{
+    FailedToken, HistoryItem, InvoiceView, Lock, MeltPreview, MintView, Paid, PasskeyRequest,
+    PendingItem, Received, Recovered, SentToken, TokenView,
+};
+
+/// Bumped whenever a message changes shape.
+pub const VERSION: u16 = 1;
+
+/// A secret on its way across (a passphrase, the words, an nsec, a PRF output, a token
+/// being received): zeroized when dropped, `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps `bytes`.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The text, when it is UTF-8 (passphrases, words, nsecs and tokens always are).
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
+}
+
+/// What the page asks. Each variant is the `WalletHandle` method of the same name, and its
+/// fields that method's arguments (documented there).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    Status,
+    NewPhrase {
+        words: u8,
+    },
+    Setup {
+        phrase: Secret,
+        passphrase: Secret,
+    },
+    Unlock {
+        passphrase: Secret,
+    },
+    Lock,
+    LockNow,
+    Identity,
+    ExportBackup,
+    BackupSaved,
+    ImportBackup {
+        file: Vec<u8>,
+        passphrase: Secret,
+    },
+    LastBackup,
+    ChangePassphrase {
+        current: Secret,
+        new: Secret,
+        keep_passkey: bool,
+    },
+    SetNsec {
+        nsec: Option<Secret>,
+    },
+    Passkey,
+    AddPasskey {
+        passphrase: Secret,
+        credential_id: Vec<u8>,
+        prf_salt: Vec<u8>,
+        prf_output: Secret,
+    },
+    RemovePasskey,
+    UnlockWithPasskey {
+        prf_output: Secret,
+    },
+    AddMint {
+        url: String,
+    },
+    RemoveMint {
+        url: String,
+        force: bool,
+    },
+    Mints,
+    Invoice {
+        mint: String,
+        sats: u64,
+    },
+    AwaitInvoice {
+        mint: String,
+        quote_id: String,
+    },
+    QuotePayment {
+        mint: String,
+        invoice: String,
+    },
+    Pay {
+        mint: String,
+        quote_id: String,
+    },
+    SendToken {
+        mint: String,
+        sats: u64,
+        memo: Option<String>,
+        offline: bool,
+        lock: Option<Lock>,
+    },
+    LockPubkey,
+    InspectToken {
+        token: Secret,
+    },
+    ReceiveToken {
+        token: Secret,
+        add_new_mint: bool,
+    },
+    FailedTokens,
+    DismissFailed {
+        id: String,
+    },
+    SavedTokens,
+    Pending,
+    Reclaim {
+        mint: String,
+        id: String,
+    },
+    Recover,
+    Restore {
+        mint: Option<String>,
+    },
+    History,
+}
+
+/// What a request answers with, when it worked: one variant per kind of value the
+/// `WalletHandle` methods return (`Done` for `()`).
+#[allow(missing_docs)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    Done,
+    Status(Status),
+    Phrase(Secret),
+    Identity(Identity),
+    Backup(Vec<u8>),
+    LastBackup(Option<u64>),
+    Passkey(Option<PasskeyRequest>),
+    Mint(MintView),
+    Mints(Vec<MintView>),
+    Invoice(InvoiceView),
+    Sats(u64),
+    Preview(MeltPreview),
+    Paid(Paid),
+    Sent(SentToken),
+    LockPubkey(Option<String>),
+    Token(TokenView),
+    Received(Received),
+    Failed(Vec<FailedToken>),
+    /// Tokens kept for when their mint answers: (id, mint, sats).
+    Saved(Vec<(String, String, u64)>),
+    Pending(Vec<PendingItem>),
+    Recovered(Recovered),
+    History(Vec<HistoryItem>),
+}
+
+/// Page → worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToEngine {
+    /// First message: the page's protocol version.
+    Hello {
+        /// [`VERSION`] of the page's build.
+        version: u16,
+    },
+    /// A request; its answer carries the same `id`.
+    Ask {
+        /// Chosen by the page, unique among its open requests.
+        id: u32,
+        /// What is asked.
+        request: Request,
+    },
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FromEngine {
+    /// Answer to `Hello`: the worker's version (the page reloads when it differs).
+    Hello {
+        /// [`VERSION`] of the worker's build.
+        version: u16,
+    },
+    /// The answer to request `id`.
+    Answer {
+        /// The request's id.
+        id: u32,
+        /// What it gave.
+        result: Result<Answer, EngineError>,
+    },
+    /// Something changed (sent unasked).
+    Event(Event),
+}
+
+/// Why a message could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a message between the page and the engine could not be read: {0}")]
+pub struct CodecError(String);
+
+/// The bytes of `message`.
+pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, CodecError> {
+    postcard::to_allocvec(message).map_err(|e| CodecError(e.to_string()))
+}
+
+/// `bytes` read back; any input gives a value or an error, never a panic.
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, CodecError> {
+    postcard::from_bytes(bytes).map_err(|e| CodecError(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn messages_survive_the_trip_and_stay_small() {
+        let ask = ToEngine::Ask {
+            id: 7,
+            request: Request::Unlock {
+                passphrase: Secret::new("correct horse battery staple"),
+            },
+        };
+        let bytes = encode(&ask).unwrap();
+        assert_eq!(decode::<ToEngine>(&bytes).unwrap(), ask);
+        assert!(bytes.len() < 40, "{} bytes", bytes.len());
+        assert!(!format!("{ask:?}").contains("horse"), "Debug hides secrets");
+
+        let answer = FromEngine::Answer {
+            id: 7,
+            result: Err(EngineError::Locked),
+        };
+        let bytes = encode(&answer).unwrap();
+        assert_eq!(decode::<FromEngine>(&bytes).unwrap(), answer);
+    }
+
+    #[test]
+    fn any_bytes_give_a_value_or_an_error_never_a_panic() {
+        let mut bytes = [0u8; 12];
+        for first in 0..=255u8 {
+            for fill in [0u8, 1, 0x7f, 0x80, 0xff] {
+                bytes.fill(fill);
+                bytes[0] = first;
+                for len in 0..bytes.len() {
+                    let _ = decode::<ToEngine>(&bytes[..len]);
+                    let _ = decode::<FromEngine>(&bytes[..len]);
+                }
+            }
+        }
+    }
+}
