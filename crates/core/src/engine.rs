@@ -1186,5 +1186,7 @@ where
     (WalletHandle { tx }, task)
 }
 
+pub mod serve;
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;

@@ -333,3 +333,56 @@ fn a_failed_kdf_upgrade_unlocks_anyway_and_is_reported() {
     pool.run_until(handle.lock()).unwrap();
     pool.run_until(handle.unlock(PASS)).unwrap();
 }
+
+/// The protocol the engine's worker will speak, end to end over the encoding: a request made
+/// on the page's side, encoded, decoded and answered by the engine, then the answer the same
+/// way back. Secrets and errors come through as the handle gives them.
+#[test]
+fn requests_over_the_protocol_get_the_handles_answers() {
+    use flash_api::protocol::{decode, encode, Answer, FromEngine, Request, Secret, ToEngine};
+    let (mut pool, handle) = start(MemoryStore::new());
+    let mut ask = |request: Request| -> Result<Answer, EngineError> {
+        let wire = encode(&ToEngine::Ask { id: 1, request }).unwrap();
+        let ToEngine::Ask { id, request } = decode(&wire).unwrap() else {
+            panic!("an ask");
+        };
+        let result = pool.run_until(serve::answer(&handle, request, never()));
+        let back = encode(&FromEngine::Answer { id, result }).unwrap();
+        match decode(&back).unwrap() {
+            FromEngine::Answer { id: 1, result } => result,
+            other => panic!("{other:?}"),
+        }
+    };
+    let Ok(Answer::Status(s)) = ask(Request::Status) else {
+        panic!("a status");
+    };
+    assert_eq!(s.state, WalletState::NoWallet);
+    let Ok(Answer::Identity(made)) = ask(Request::Setup {
+        phrase: Secret::new(ABOUT),
+        passphrase: Secret::new(PASS),
+    }) else {
+        panic!("set up");
+    };
+    assert_eq!(ask(Request::Lock), Ok(Answer::Done));
+    assert_eq!(
+        ask(Request::Unlock {
+            passphrase: Secret::new("not it at all"),
+        }),
+        Err(EngineError::Vault(
+            crate::vault::VaultError::WrongPassphrase
+        ))
+    );
+    assert_eq!(
+        ask(Request::Unlock {
+            passphrase: Secret::new(PASS),
+        }),
+        Ok(Answer::Identity(made))
+    );
+    assert_eq!(ask(Request::Pending), Ok(Answer::Pending(vec![])));
+    assert!(matches!(
+        ask(Request::AddMint {
+            url: "not a url".into()
+        }),
+        Err(EngineError::Ecash(crate::ecash::EcashError::BadMintUrl))
+    ));
+}

@@ -1,0 +1,149 @@
+//! The engine's side of the page/worker protocol ([`flash_api::protocol`]): one request in,
+//! its answer out, through the same [`WalletHandle`] methods the page calls today. The
+//! engine's worker (issue 9) runs this for every message; until then it is what proves the
+//! protocol covers the handle.
+
+use flash_api::protocol::{Answer, Request, Secret};
+use zeroize::Zeroizing;
+
+use super::{EngineError, Sleep, WalletHandle};
+
+/// How often a payment or an invoice is checked while the page waits, and how many checks a
+/// payment gets before it is reported as still in flight (the values the page uses now).
+const POLL_MS: u32 = 1_000;
+const PAY_TRIES: u32 = 20;
+
+/// The text of a secret. The page only ever sends text; bytes that are not UTF-8 become
+/// text that fails the way any wrong input does (a wrong passphrase, a bad token).
+fn text(secret: &Secret) -> Result<Zeroizing<String>, EngineError> {
+    Ok(Zeroizing::new(
+        String::from_utf8_lossy(secret.bytes()).into_owned(),
+    ))
+}
+
+/// Answers `request` with `handle`. `sleep` is the worker's timer (the engine does not own
+/// its time yet; see docs/architecture.md).
+pub async fn answer(
+    handle: &WalletHandle,
+    request: Request,
+    sleep: Sleep,
+) -> Result<Answer, EngineError> {
+    use Request as R;
+    Ok(match request {
+        R::Status => Answer::Status(handle.status().await?),
+        R::NewPhrase { words } => {
+            let phrase = handle.new_phrase(usize::from(words)).await?;
+            Answer::Phrase(Secret::new(phrase.as_bytes()))
+        }
+        R::Setup { phrase, passphrase } => {
+            Answer::Identity(handle.setup(&text(&phrase)?, &text(&passphrase)?).await?)
+        }
+        R::Unlock { passphrase } => Answer::Identity(handle.unlock(&text(&passphrase)?).await?),
+        R::Lock => {
+            handle.lock().await?;
+            Answer::Done
+        }
+        R::LockNow => {
+            handle.lock_now().await?;
+            Answer::Done
+        }
+        R::Identity => Answer::Identity(handle.identity().await?),
+        R::ExportBackup => Answer::Backup(handle.export_backup().await?),
+        R::BackupSaved => {
+            handle.backup_saved().await?;
+            Answer::Done
+        }
+        R::ImportBackup { file, passphrase } => {
+            Answer::Identity(handle.import_backup(file, &text(&passphrase)?).await?)
+        }
+        R::LastBackup => Answer::LastBackup(handle.last_backup().await?),
+        R::ChangePassphrase {
+            current,
+            new,
+            keep_passkey,
+        } => {
+            handle
+                .change_passphrase(&text(&current)?, &text(&new)?, keep_passkey)
+                .await?;
+            Answer::Done
+        }
+        R::SetNsec { nsec } => {
+            let nsec = nsec.as_ref().map(text).transpose()?;
+            Answer::Identity(handle.set_nsec(nsec.as_deref().map(|s| s.as_str())).await?)
+        }
+        R::Passkey => Answer::Passkey(handle.passkey().await?),
+        R::AddPasskey {
+            passphrase,
+            credential_id,
+            prf_salt,
+            prf_output,
+        } => {
+            handle
+                .add_passkey(
+                    &text(&passphrase)?,
+                    credential_id,
+                    prf_salt,
+                    prf_output.bytes().to_vec(),
+                )
+                .await?;
+            Answer::Done
+        }
+        R::RemovePasskey => {
+            handle.remove_passkey().await?;
+            Answer::Done
+        }
+        R::UnlockWithPasskey { prf_output } => Answer::Identity(
+            handle
+                .unlock_with_passkey(prf_output.bytes().to_vec())
+                .await?,
+        ),
+        R::AddMint { url } => Answer::Mint(handle.add_mint(&url).await?),
+        R::RemoveMint { url, force } => {
+            handle.remove_mint(&url, force).await?;
+            Answer::Done
+        }
+        R::Mints => Answer::Mints(handle.mints().await?),
+        R::Invoice { mint, sats } => Answer::Invoice(handle.invoice(&mint, sats).await?),
+        R::AwaitInvoice { mint, quote_id } => Answer::Sats(
+            handle
+                .await_invoice(&mint, &quote_id, sleep, POLL_MS)
+                .await?,
+        ),
+        R::QuotePayment { mint, invoice } => {
+            Answer::Preview(handle.quote_payment(&mint, &invoice).await?)
+        }
+        R::Pay { mint, quote_id } => Answer::Paid(
+            handle
+                .pay(&mint, &quote_id, sleep, POLL_MS, PAY_TRIES)
+                .await?,
+        ),
+        R::SendToken {
+            mint,
+            sats,
+            memo,
+            offline,
+            lock,
+        } => Answer::Sent(handle.send_token(&mint, sats, memo, offline, lock).await?),
+        R::LockPubkey => Answer::LockPubkey(handle.lock_pubkey().await?),
+        R::InspectToken { token } => Answer::Token(handle.inspect_token(&text(&token)?).await?),
+        R::ReceiveToken {
+            token,
+            add_new_mint,
+        } => Answer::Received(
+            handle
+                .receive_token(&text(&token)?, add_new_mint)
+                .await?,
+        ),
+        R::FailedTokens => Answer::Failed(handle.failed_tokens().await?),
+        R::DismissFailed { id } => {
+            handle.dismiss_failed(&id).await?;
+            Answer::Done
+        }
+        R::SavedTokens => Answer::Saved(handle.saved_tokens().await?),
+        R::Pending => Answer::Pending(handle.pending().await?),
+        R::Reclaim { mint, id } => Answer::Sats(handle.reclaim(&mint, &id).await?),
+        R::Recover => Answer::Recovered(handle.recover().await?),
+        R::Restore { mint } => Answer::Sats(handle.restore(mint).await?),
+        R::History => Answer::History(handle.history().await?),
+    })
+}
