@@ -14,6 +14,7 @@ pub mod page;
 pub mod panic;
 pub mod passkey;
 pub mod random;
+pub mod remote;
 pub mod storage;
 pub mod sw;
 pub mod tabs;

@@ -46,3 +46,48 @@ fn randomness_works_in_a_worker() {
     BrowserRandom.fill(&mut b).unwrap();
     assert_ne!(a, b);
 }
+
+/// The engine in a dedicated worker, over real IndexedDB, answering the page/worker protocol
+/// on a MessagePort: hello, status, a new phrase (a secret, back intact), a refused unlock.
+#[wasm_bindgen_test]
+async fn the_engine_answers_the_protocol_from_a_worker() {
+    use flash_api::protocol::{Answer, Request, VERSION};
+    use flash_api::{EngineError, VaultError, WalletState};
+    use flash_browser::remote::{serve, RemoteHandle};
+    let name = "flash-test-remote";
+    let _ = IdbStore::delete(name).await;
+    let (handle, task) = flash_core::spawn_engine(
+        IdbStore::open(name),
+        BrowserRandom,
+        BrowserClock,
+        flash_core::vault::InlineKdf,
+        timer::sleeper(),
+    );
+    wasm_bindgen_futures::spawn_local(task);
+    let channel = web_sys::MessageChannel::new().unwrap();
+    serve(handle, channel.port1());
+    let remote = RemoteHandle::connect(channel.port2());
+
+    let Ok(Answer::Status(status)) = remote.ask(Request::Status).await else {
+        panic!("a status");
+    };
+    assert_eq!(status.state, WalletState::NoWallet);
+    assert_eq!(
+        remote.engine_version(),
+        Some(VERSION),
+        "hello answered first"
+    );
+    let Ok(Answer::Phrase(words)) = remote.ask(Request::NewPhrase { words: 12 }).await else {
+        panic!("a phrase");
+    };
+    assert_eq!(words.text().unwrap().split(' ').count(), 12);
+    assert_eq!(
+        remote
+            .ask(Request::Unlock {
+                passphrase: flash_api::protocol::Secret::new("whatever"),
+            })
+            .await,
+        Err(EngineError::Vault(VaultError::NoVault))
+    );
+    remote.disconnect();
+}

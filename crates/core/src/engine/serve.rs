@@ -129,11 +129,7 @@ pub async fn answer(
         R::ReceiveToken {
             token,
             add_new_mint,
-        } => Answer::Received(
-            handle
-                .receive_token(&text(&token)?, add_new_mint)
-                .await?,
-        ),
+        } => Answer::Received(handle.receive_token(&text(&token)?, add_new_mint).await?),
         R::FailedTokens => Answer::Failed(handle.failed_tokens().await?),
         R::DismissFailed { id } => {
             handle.dismiss_failed(&id).await?;
