@@ -163,3 +163,364 @@ impl RemoteHandle {
         self.port.close();
     }
 }
+
+/// The answer `$variant` of `$asked`, or [`EngineError::Stopped`] for any other (a worker of
+/// another build: the page reloads).
+macro_rules! expect {
+    ($asked:expr, $variant:ident) => {
+        match $asked.await? {
+            Answer::$variant(value) => Ok(value),
+            _ => Err(EngineError::Stopped),
+        }
+    };
+}
+
+/// Done, or [`EngineError::Stopped`] for any other answer.
+async fn done(
+    asked: impl std::future::Future<Output = Result<Answer, EngineError>>,
+) -> Result<(), EngineError> {
+    match asked.await? {
+        Answer::Done => Ok(()),
+        _ => Err(EngineError::Stopped),
+    }
+}
+
+fn secret(text: &str) -> flash_api::protocol::Secret {
+    flash_api::protocol::Secret::new(text.as_bytes())
+}
+
+/// The same methods as the engine's `WalletHandle`, so the UI can hold either. Where the
+/// handle takes a sleep function (`await_invoice`, `pay`) this one does not: the engine's
+/// side waits with its own timer.
+impl RemoteHandle {
+    /// See `WalletHandle::status`.
+    pub async fn status(&self) -> Result<flash_api::Status, EngineError> {
+        expect!(self.ask(Request::Status), Status)
+    }
+
+    /// A stream of the engine's events from now on.
+    pub fn subscribe(&self) -> Result<mpsc::UnboundedReceiver<Event>, EngineError> {
+        Ok(self.events())
+    }
+
+    /// See `WalletHandle::new_phrase`.
+    pub async fn new_phrase(&self, words: usize) -> Result<Zeroizing<String>, EngineError> {
+        let words = u8::try_from(words).map_err(|_| EngineError::Stopped)?;
+        let phrase = expect!(self.ask(Request::NewPhrase { words }), Phrase)?;
+        Ok(Zeroizing::new(
+            String::from_utf8_lossy(phrase.bytes()).into_owned(),
+        ))
+    }
+
+    /// See `WalletHandle::setup`.
+    pub async fn setup(
+        &self,
+        phrase: &str,
+        passphrase: &str,
+    ) -> Result<flash_api::Identity, EngineError> {
+        expect!(
+            self.ask(Request::Setup {
+                phrase: secret(phrase),
+                passphrase: secret(passphrase),
+            }),
+            Identity
+        )
+    }
+
+    /// See `WalletHandle::unlock`.
+    pub async fn unlock(&self, passphrase: &str) -> Result<flash_api::Identity, EngineError> {
+        expect!(
+            self.ask(Request::Unlock {
+                passphrase: secret(passphrase),
+            }),
+            Identity
+        )
+    }
+
+    /// See `WalletHandle::lock`.
+    pub async fn lock(&self) -> Result<(), EngineError> {
+        done(self.ask(Request::Lock)).await
+    }
+
+    /// See `WalletHandle::lock_now`.
+    pub async fn lock_now(&self) -> Result<(), EngineError> {
+        done(self.ask(Request::LockNow)).await
+    }
+
+    /// See `WalletHandle::export_backup`.
+    pub async fn export_backup(&self) -> Result<Vec<u8>, EngineError> {
+        expect!(self.ask(Request::ExportBackup), Backup)
+    }
+
+    /// See `WalletHandle::backup_saved`.
+    pub async fn backup_saved(&self) -> Result<(), EngineError> {
+        done(self.ask(Request::BackupSaved)).await
+    }
+
+    /// See `WalletHandle::import_backup`.
+    pub async fn import_backup(
+        &self,
+        file: Vec<u8>,
+        passphrase: &str,
+    ) -> Result<flash_api::Identity, EngineError> {
+        expect!(
+            self.ask(Request::ImportBackup {
+                file,
+                passphrase: secret(passphrase),
+            }),
+            Identity
+        )
+    }
+
+    /// See `WalletHandle::last_backup`.
+    pub async fn last_backup(&self) -> Result<Option<u64>, EngineError> {
+        expect!(self.ask(Request::LastBackup), LastBackup)
+    }
+
+    /// See `WalletHandle::change_passphrase`.
+    pub async fn change_passphrase(
+        &self,
+        current: &str,
+        new: &str,
+        keep_passkey: bool,
+    ) -> Result<(), EngineError> {
+        done(self.ask(Request::ChangePassphrase {
+            current: secret(current),
+            new: secret(new),
+            keep_passkey,
+        }))
+        .await
+    }
+
+    /// See `WalletHandle::set_nsec`.
+    pub async fn set_nsec(&self, nsec: Option<&str>) -> Result<flash_api::Identity, EngineError> {
+        expect!(
+            self.ask(Request::SetNsec {
+                nsec: nsec.map(secret),
+            }),
+            Identity
+        )
+    }
+
+    /// See `WalletHandle::passkey`.
+    pub async fn passkey(&self) -> Result<Option<flash_api::views::PasskeyRequest>, EngineError> {
+        expect!(self.ask(Request::Passkey), Passkey)
+    }
+
+    /// See `WalletHandle::add_passkey`.
+    pub async fn add_passkey(
+        &self,
+        passphrase: &str,
+        credential_id: Vec<u8>,
+        prf_salt: Vec<u8>,
+        prf_output: Vec<u8>,
+    ) -> Result<(), EngineError> {
+        let prf_output = Zeroizing::new(prf_output);
+        done(self.ask(Request::AddPasskey {
+            passphrase: secret(passphrase),
+            credential_id,
+            prf_salt,
+            prf_output: flash_api::protocol::Secret::new(prf_output.as_slice()),
+        }))
+        .await
+    }
+
+    /// See `WalletHandle::remove_passkey`.
+    pub async fn remove_passkey(&self) -> Result<(), EngineError> {
+        done(self.ask(Request::RemovePasskey)).await
+    }
+
+    /// See `WalletHandle::unlock_with_passkey`.
+    pub async fn unlock_with_passkey(
+        &self,
+        prf_output: Vec<u8>,
+    ) -> Result<flash_api::Identity, EngineError> {
+        let prf_output = Zeroizing::new(prf_output);
+        expect!(
+            self.ask(Request::UnlockWithPasskey {
+                prf_output: flash_api::protocol::Secret::new(prf_output.as_slice()),
+            }),
+            Identity
+        )
+    }
+
+    /// See `WalletHandle::identity`.
+    pub async fn identity(&self) -> Result<flash_api::Identity, EngineError> {
+        expect!(self.ask(Request::Identity), Identity)
+    }
+
+    /// See `WalletHandle::add_mint`.
+    pub async fn add_mint(&self, url: &str) -> Result<flash_api::views::MintView, EngineError> {
+        expect!(self.ask(Request::AddMint { url: url.into() }), Mint)
+    }
+
+    /// See `WalletHandle::remove_mint`.
+    pub async fn remove_mint(&self, url: &str, force: bool) -> Result<(), EngineError> {
+        done(self.ask(Request::RemoveMint {
+            url: url.into(),
+            force,
+        }))
+        .await
+    }
+
+    /// See `WalletHandle::mints`.
+    pub async fn mints(&self) -> Result<Vec<flash_api::views::MintView>, EngineError> {
+        expect!(self.ask(Request::Mints), Mints)
+    }
+
+    /// See `WalletHandle::invoice`.
+    pub async fn invoice(
+        &self,
+        mint: &str,
+        sats: u64,
+    ) -> Result<flash_api::views::InvoiceView, EngineError> {
+        expect!(
+            self.ask(Request::Invoice {
+                mint: mint.into(),
+                sats,
+            }),
+            Invoice
+        )
+    }
+
+    /// See `WalletHandle::await_invoice` (the engine's side polls).
+    pub async fn await_invoice(&self, mint: &str, quote_id: &str) -> Result<u64, EngineError> {
+        expect!(
+            self.ask(Request::AwaitInvoice {
+                mint: mint.into(),
+                quote_id: quote_id.into(),
+            }),
+            Sats
+        )
+    }
+
+    /// See `WalletHandle::quote_payment`.
+    pub async fn quote_payment(
+        &self,
+        mint: &str,
+        invoice: &str,
+    ) -> Result<flash_api::views::MeltPreview, EngineError> {
+        expect!(
+            self.ask(Request::QuotePayment {
+                mint: mint.into(),
+                invoice: invoice.into(),
+            }),
+            Preview
+        )
+    }
+
+    /// See `WalletHandle::pay` (the engine's side polls).
+    pub async fn pay(
+        &self,
+        mint: &str,
+        quote_id: &str,
+    ) -> Result<flash_api::views::Paid, EngineError> {
+        expect!(
+            self.ask(Request::Pay {
+                mint: mint.into(),
+                quote_id: quote_id.into(),
+            }),
+            Paid
+        )
+    }
+
+    /// See `WalletHandle::send_token`.
+    pub async fn send_token(
+        &self,
+        mint: &str,
+        sats: u64,
+        memo: Option<String>,
+        offline: bool,
+        lock: Option<flash_api::views::Lock>,
+    ) -> Result<flash_api::views::SentToken, EngineError> {
+        expect!(
+            self.ask(Request::SendToken {
+                mint: mint.into(),
+                sats,
+                memo,
+                offline,
+                lock,
+            }),
+            Sent
+        )
+    }
+
+    /// See `WalletHandle::lock_pubkey`.
+    pub async fn lock_pubkey(&self) -> Result<Option<String>, EngineError> {
+        expect!(self.ask(Request::LockPubkey), LockPubkey)
+    }
+
+    /// See `WalletHandle::inspect_token`.
+    pub async fn inspect_token(
+        &self,
+        token: &str,
+    ) -> Result<flash_api::views::TokenView, EngineError> {
+        expect!(
+            self.ask(Request::InspectToken {
+                token: secret(token),
+            }),
+            Token
+        )
+    }
+
+    /// See `WalletHandle::receive_token`.
+    pub async fn receive_token(
+        &self,
+        token: &str,
+        add_new_mint: bool,
+    ) -> Result<flash_api::views::Received, EngineError> {
+        expect!(
+            self.ask(Request::ReceiveToken {
+                token: secret(token),
+                add_new_mint,
+            }),
+            Received
+        )
+    }
+
+    /// See `WalletHandle::failed_tokens`.
+    pub async fn failed_tokens(&self) -> Result<Vec<flash_api::views::FailedToken>, EngineError> {
+        expect!(self.ask(Request::FailedTokens), Failed)
+    }
+
+    /// See `WalletHandle::dismiss_failed`.
+    pub async fn dismiss_failed(&self, id: &str) -> Result<(), EngineError> {
+        done(self.ask(Request::DismissFailed { id: id.into() })).await
+    }
+
+    /// See `WalletHandle::saved_tokens`.
+    pub async fn saved_tokens(&self) -> Result<Vec<(String, String, u64)>, EngineError> {
+        expect!(self.ask(Request::SavedTokens), Saved)
+    }
+
+    /// See `WalletHandle::pending`.
+    pub async fn pending(&self) -> Result<Vec<flash_api::views::PendingItem>, EngineError> {
+        expect!(self.ask(Request::Pending), Pending)
+    }
+
+    /// See `WalletHandle::reclaim`.
+    pub async fn reclaim(&self, mint: &str, id: &str) -> Result<u64, EngineError> {
+        expect!(
+            self.ask(Request::Reclaim {
+                mint: mint.into(),
+                id: id.into(),
+            }),
+            Sats
+        )
+    }
+
+    /// See `WalletHandle::recover`.
+    pub async fn recover(&self) -> Result<flash_api::views::Recovered, EngineError> {
+        expect!(self.ask(Request::Recover), Recovered)
+    }
+
+    /// See `WalletHandle::restore`.
+    pub async fn restore(&self, mint: Option<String>) -> Result<u64, EngineError> {
+        expect!(self.ask(Request::Restore { mint }), Sats)
+    }
+
+    /// See `WalletHandle::history`.
+    pub async fn history(&self) -> Result<Vec<flash_api::views::HistoryItem>, EngineError> {
+        expect!(self.ask(Request::History), History)
+    }
+}

@@ -81,13 +81,13 @@ async fn the_engine_answers_the_protocol_from_a_worker() {
         panic!("a phrase");
     };
     assert_eq!(words.text().unwrap().split(' ').count(), 12);
+    // The typed methods, as the UI will call them.
     assert_eq!(
-        remote
-            .ask(Request::Unlock {
-                passphrase: flash_api::protocol::Secret::new("whatever"),
-            })
-            .await,
+        remote.unlock("whatever").await,
         Err(EngineError::Vault(VaultError::NoVault))
     );
+    assert_eq!(remote.new_phrase(24).await.unwrap().split(' ').count(), 24);
+    assert_eq!(remote.status().await.unwrap().state, WalletState::NoWallet);
+    assert_eq!(remote.pending().await, Err(EngineError::Locked));
     remote.disconnect();
 }
