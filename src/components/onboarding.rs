@@ -73,7 +73,7 @@ pub fn Onboarding() -> impl IntoView {
             let next_phrase = phrase.clone();
             let next = move |_| {
                 let count = next_phrase.split(' ').count();
-                match flash_core::keys::check_positions(count, &flash_browser::BrowserRandom) {
+                match flash_api::words::check_positions(count, |b| flash_browser::BrowserRandom.fill_bytes(b)) {
                     Ok(positions) => step.set(Step::Confirm { phrase: next_phrase.clone(), positions }),
                     Err(e) => error.set(Some(e.user_message())),
                 }

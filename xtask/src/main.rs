@@ -67,12 +67,11 @@ fn fuzz(root: &Path, rest: &[String]) -> Result<(), Failed> {
     cmd(root, "cargo", &args).run()
 }
 
-/// `flash-api` is what the page will depend on alone once the engine has its own module
-/// (issue 9): nothing of cdk, secp256k1 or argon2 may come in through it.
-fn api_links_no_cdk(root: &Path) -> Result<(), Failed> {
-    let tree = cmd(
-        root,
-        "cargo",
+/// What the page module will be built from once the engine has its own (issue 9): `flash-api`
+/// and `flash-browser` without its `engine` feature. Nothing of cdk, secp256k1, argon2 or the
+/// `bitcoin` crate may come in through them.
+fn page_crates_link_no_engine(root: &Path) -> Result<(), Failed> {
+    for args in [
         &[
             "tree",
             "-p",
@@ -81,26 +80,44 @@ fn api_links_no_cdk(root: &Path) -> Result<(), Failed> {
             "normal",
             "--prefix",
             "none",
-        ],
-    )
-    .output()
-    .ok_or_else(|| Failed("cargo tree -p flash-api failed".into()))?;
-    let heavy: Vec<&str> = tree
-        .lines()
+        ][..],
+        &[
+            "tree",
+            "-p",
+            "flash-browser",
+            "--no-default-features",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ][..],
+    ] {
+        let tree = cmd(root, "cargo", args)
+            .output()
+            .ok_or_else(|| Failed(format!("cargo {} failed", args.join(" "))))?;
+        let heavy = engine_crates(&tree);
+        if !heavy.is_empty() {
+            return Err(Failed(format!(
+                "`cargo {}` must stay free of engine crates, found: {}",
+                args.join(" "),
+                heavy.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The lines of a `cargo tree --prefix none` listing that name an engine crate.
+fn engine_crates(tree: &str) -> Vec<&str> {
+    tree.lines()
         .filter(|l| {
-            ["cdk", "secp256k1", "argon2", "bitcoin"]
+            ["cdk", "secp256k1", "argon2", "bitcoin v", "flash-core"]
                 .iter()
                 .any(|c| l.starts_with(c))
         })
-        .collect();
-    if heavy.is_empty() {
-        Ok(())
-    } else {
-        Err(Failed(format!(
-            "flash-api must stay free of engine crates, found: {}",
-            heavy.join(", ")
-        )))
-    }
+        .collect()
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the repository, as
@@ -178,8 +195,8 @@ fn test(root: &Path) -> Result<(), Failed> {
     args.extend(["--", "-D", "warnings"]);
     cmd(root, "cargo", &args).run()?;
 
-    sh::step("the page's crate links no cdk");
-    api_links_no_cdk(root)?;
+    sh::step("the page's crates link no engine crates");
+    page_crates_link_no_engine(root)?;
 
     sh::step("clippy (wasm32)");
     cmd(
@@ -200,6 +217,22 @@ fn test(root: &Path) -> Result<(), Failed> {
             "flash-browser",
             "-p",
             "flash-kdf-worker",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )
+    .run()?;
+    cmd(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            "flash-browser",
+            "--no-default-features",
             "--",
             "-D",
             "warnings",
@@ -263,6 +296,20 @@ fn bench(root: &Path) -> Result<(), Failed> {
         .env("FLASH_SANDBOX_BIN", &sandbox.to_string_lossy())
         .env("FLASH_DIST", &root.join("dist").to_string_lossy())
         .run()
+}
+
+#[cfg(test)]
+mod engine_crates_tests {
+    use super::engine_crates;
+
+    #[test]
+    fn engine_crates_are_spotted_and_others_pass() {
+        let tree = "flash-api v0.1.0 (/r)\nserde v1.0.0\ncdk-common v0.18.3\nbitcoin_hashes v0.14.0\nbitcoin v0.32.7\nsecp256k1 v0.29.1\n";
+        assert_eq!(
+            engine_crates(tree),
+            vec!["cdk-common v0.18.3", "bitcoin v0.32.7", "secp256k1 v0.29.1"]
+        );
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod passphrase;
 pub mod protocol;
 pub mod status;
 pub mod views;
+pub mod words;
 
 pub use amount::Sats;
 pub use errors::{

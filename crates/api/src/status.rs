@@ -54,3 +54,7 @@ pub enum Event {
     /// The status changed (state or balance).
     StatusChanged(Status),
 }
+
+/// How long a lock waits for running eCash jobs before it drops them anyway (their sagas are
+/// durable and resume at the next unlock). Every mint request has its own timeout, well below.
+pub const LOCK_GRACE_MS: u32 = 45_000;

@@ -4,11 +4,15 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+#[cfg(feature = "engine")]
 pub mod engine;
 pub mod files;
+#[cfg(feature = "engine")]
 pub mod http;
+#[cfg(feature = "engine")]
 pub mod idb;
 pub mod idle;
+#[cfg(feature = "engine")]
 pub mod kdf;
 pub mod page;
 pub mod panic;
@@ -21,6 +25,8 @@ pub mod tabs;
 pub mod timer;
 
 pub use clock::BrowserClock;
+#[cfg(feature = "engine")]
 pub use engine::start_engine;
+#[cfg(feature = "engine")]
 pub use idb::IdbStore;
 pub use random::BrowserRandom;

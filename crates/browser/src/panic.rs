@@ -81,7 +81,10 @@ fn scrub_words(text: &str) -> String {
     let tokens: Vec<&str> = text.split(' ').collect();
     let is_word = |t: &str| {
         let w = t.trim_matches(|c: char| !c.is_ascii_alphabetic());
-        !w.is_empty() && flash_core::keys::is_recovery_word(&w.to_ascii_lowercase())
+        !w.is_empty()
+            && bip39::Language::English
+                .find_word(&w.to_ascii_lowercase())
+                .is_some()
     };
     let mut out: Vec<&str> = Vec::new();
     let mut i = 0;

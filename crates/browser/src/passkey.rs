@@ -2,7 +2,6 @@
 //! salt, and ask it for that output again at unlock. The output goes straight to the engine,
 //! which wraps or unwraps the data key with it.
 
-use flash_core::ports::Random;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -50,7 +49,7 @@ pub async fn create() -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), PasskeyError> {
     }
     let mut salt = vec![0u8; 32];
     BrowserRandom
-        .fill(&mut salt)
+        .fill_bytes(&mut salt)
         .map_err(|e| PasskeyError::Failed(e.to_string()))?;
     let pair: js_sys::Array = JsFuture::from(js_create(&salt))
         .await

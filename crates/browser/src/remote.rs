@@ -13,9 +13,7 @@ use std::rc::Rc;
 
 use flash_api::protocol::{decode, encode, Answer, FromEngine, Request, ToEngine, VERSION};
 use flash_api::{EngineError, Event};
-use flash_core::WalletHandle;
 use futures::channel::{mpsc, oneshot};
-use futures::StreamExt;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
@@ -39,10 +37,12 @@ fn bytes_of(event: &web_sys::MessageEvent) -> Option<Zeroizing<Vec<u8>>> {
 /// Answers every request arriving on `port` with `handle`, and sends the engine's events
 /// there, for the rest of the port's life. Unreadable messages are ignored: only the page
 /// of the same build talks here, and it finds a mismatch at `Hello`.
-pub fn serve(handle: WalletHandle, port: web_sys::MessagePort) {
+#[cfg(feature = "engine")]
+pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
     if let Ok(mut events) = handle.events() {
         let port = port.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            use futures::StreamExt;
             while let Some(event) = events.next().await {
                 post(&port, &FromEngine::Event(event));
             }

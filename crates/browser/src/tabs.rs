@@ -31,9 +31,9 @@ extern "C" {
 }
 
 /// How long a taking tab waits for the owner to finish before taking the wallet anyway: the
-/// owner's lock waits up to [`flash_core::engine::LOCK_GRACE_MS`] for running operations.
+/// owner's lock waits up to [`flash_api::status::LOCK_GRACE_MS`] for running operations.
 /// Counted from the owner's first answer, which it sends as soon as it is asked.
-pub const HAND_OVER_MS: u32 = flash_core::engine::LOCK_GRACE_MS + 5_000;
+pub const HAND_OVER_MS: u32 = flash_api::status::LOCK_GRACE_MS + 5_000;
 
 /// How long a taking tab waits for any answer: an owner that says nothing (an older build, a
 /// frozen background tab) loses the wallet after this, as before hand-overs existed.
@@ -51,11 +51,41 @@ pub enum Claim {
     Elsewhere,
 }
 
-/// `on_lost`, after this page's storage writes are fenced off ([`crate::idb::fence_writes`]):
+/// Where fencing goes when not to this page's own writes.
+type FenceHook = Option<Box<dyn Fn(bool)>>;
+
+thread_local! {
+    /// Where fencing goes: this page's IndexedDB writes (the engine on the page), or a
+    /// message to the engine's worker once it runs there ([`set_fence`]).
+    static FENCE: std::cell::RefCell<FenceHook> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sends fencing to `to` instead of this page's own writes.
+pub fn set_fence(to: impl Fn(bool) + 'static) {
+    FENCE.with(|f| *f.borrow_mut() = Some(Box::new(to)));
+}
+
+/// Fences (`true`) or unfences this tab's writes: through the hook when one is set, else on
+/// this page's IndexedDB.
+fn fence(on: bool) {
+    let hooked = FENCE.with(|f| {
+        f.borrow().as_ref().map(|to| {
+            to(on);
+        })
+    });
+    #[cfg(feature = "engine")]
+    if hooked.is_none() {
+        crate::idb::fence_writes(on);
+    }
+    #[cfg(not(feature = "engine"))]
+    let _ = hooked;
+}
+
+/// `on_lost`, after this page's storage writes are fenced off ([`fence`]):
 /// from the moment the lock is gone, nothing this tab still has in flight may write.
 fn lost_closure(on_lost: impl Fn() + 'static) -> Closure<dyn FnMut()> {
     Closure::new(move || {
-        crate::idb::fence_writes(true);
+        fence(true);
         on_lost();
     })
 }
@@ -72,7 +102,7 @@ pub async fn claim(on_lost: impl Fn() + 'static) -> Claim {
     match got.ok().and_then(|v| v.as_bool()) {
         Some(false) => Claim::Elsewhere,
         _ => {
-            crate::idb::fence_writes(false);
+            fence(false);
             Claim::Owner
         }
     }
@@ -87,7 +117,7 @@ pub async fn take_over(on_lost: impl Fn() + 'static) {
     let cb = lost_closure(on_lost);
     let _ = JsFuture::from(js_ask_and_steal(LOCK, &cb, HAND_OVER_MS, ANSWER_MS)).await;
     cb.forget();
-    crate::idb::fence_writes(false); // this tab holds the lock now
+    fence(false); // this tab holds the lock now
 }
 
 /// The owner's side: `on_asked(id)` runs when another tab asks to take over; answer with
@@ -110,7 +140,7 @@ pub fn wait_for(on_granted: impl Fn() + 'static, on_lost: impl Fn() + 'static) {
         return;
     }
     let granted = Closure::<dyn FnMut()>::new(move || {
-        crate::idb::fence_writes(false); // this tab holds the lock now
+        fence(false); // this tab holds the lock now
         on_granted();
     });
     let lost = lost_closure(on_lost);

@@ -2,9 +2,6 @@
 //! (it polls mints and bounds requests with it) so the engine itself needs no timer of its
 //! own. Global, not `window.setTimeout`, so it also waits inside a Web Worker.
 
-use std::rc::Rc;
-
-use flash_core::engine::Sleep;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -28,8 +25,9 @@ pub async fn sleep(ms: u32) {
 }
 
 /// [`sleep`] in the shape the engine takes.
-pub fn sleeper() -> Sleep {
-    Rc::new(|ms| Box::pin(sleep(ms)))
+#[cfg(feature = "engine")]
+pub fn sleeper() -> flash_core::engine::Sleep {
+    std::rc::Rc::new(|ms| Box::pin(sleep(ms)))
 }
 
 /// Copies `text` to the clipboard; false when the browser refuses (no permission, http).

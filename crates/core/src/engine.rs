@@ -541,9 +541,7 @@ struct Engine<S, R, C, K> {
     lock_waiters: Vec<oneshot::Sender<()>>,
 }
 
-/// How long a lock waits for running eCash jobs before it drops them anyway (their sagas are
-/// durable and resume at the next unlock). Every mint request has its own timeout, well below.
-pub const LOCK_GRACE_MS: u32 = 45_000;
+pub use flash_api::status::LOCK_GRACE_MS;
 
 /// NOSTR keys imported earlier and since replaced or dropped.
 async fn read_old_nsecs<S: Store>(

@@ -86,19 +86,9 @@ pub fn parse(input: &str) -> Result<bip39::Mnemonic, MnemonicError> {
 }
 
 /// Three distinct word positions (1-based, ascending) the user must type back to show the
-/// phrase was written down.
+/// phrase was written down ([`flash_api::words::check_positions`] over a [`Random`] port).
 pub fn check_positions(word_count: usize, rng: &impl Random) -> Result<Vec<usize>, MnemonicError> {
-    let mut picked: Vec<usize> = Vec::new();
-    let mut byte = [0u8; 1];
-    while picked.len() < 3.min(word_count) {
-        rng.fill(&mut byte)?;
-        let pos = usize::from(byte[0]) % word_count + 1;
-        if !picked.contains(&pos) {
-            picked.push(pos);
-        }
-    }
-    picked.sort_unstable();
-    Ok(picked)
+    flash_api::words::check_positions(word_count, |buf| rng.fill(buf))
 }
 
 /// Every key, derived from one seed. Secret material is zeroized on drop and never printed.
