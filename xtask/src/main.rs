@@ -6,6 +6,7 @@ mod dist;
 mod locales;
 mod setup;
 mod sh;
+mod wasm_size;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -118,6 +119,28 @@ fn engine_crates(tree: &str) -> Vec<&str> {
                 .any(|c| l.starts_with(c))
         })
         .collect()
+}
+
+/// The app module's code by crate (top 15), from wasm-bindgen's output before wasm-opt.
+fn print_code_by_crate(root: &Path) {
+    let path = target_dir(root).join("wasm-bindgen/release/flash-web_bg.wasm");
+    let Some(sizes) = std::fs::read(&path)
+        .ok()
+        .and_then(|w| wasm_size::by_crate(&w))
+    else {
+        println!("code by crate: {} could not be read", path.display());
+        return;
+    };
+    let total: usize = sizes.iter().map(|(_, n)| n).sum();
+    println!("\napp module, code by crate (before wasm-opt; {total} bytes of code):");
+    for (name, bytes) in sizes.iter().take(15) {
+        let share = if total == 0 {
+            0.0
+        } else {
+            *bytes as f64 * 100.0 / total as f64
+        };
+        println!("  {bytes:>9}  {share:>5.1} %  {name}");
+    }
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the repository, as
@@ -291,6 +314,7 @@ fn test(root: &Path) -> Result<(), Failed> {
 fn bench(root: &Path) -> Result<(), Failed> {
     setup::all(root)?;
     dist::build(root)?;
+    print_code_by_crate(root);
     let sandbox = build_sandbox(root)?;
     cmd(root, "node", &["tests/bench/bench.mjs"])
         .env("FLASH_SANDBOX_BIN", &sandbox.to_string_lossy())
