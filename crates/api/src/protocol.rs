@@ -227,14 +227,24 @@ pub enum FromEngine {
 #[error("a message between the page and the engine could not be read: {0}")]
 pub struct CodecError(String);
 
-/// The bytes of `message`.
-pub fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, CodecError> {
-    postcard::to_allocvec(message).map_err(|e| CodecError(e.to_string()))
+/// The bytes of `message`, in a buffer of exactly their size (measured first, so no growing
+/// vector leaves partial copies of a secret behind), zeroized when dropped.
+pub fn encode<T: Serialize>(message: &T) -> Result<zeroize::Zeroizing<Vec<u8>>, CodecError> {
+    let size = postcard::serialize_with_flavor(message, postcard::ser_flavors::Size::default())
+        .map_err(|e| CodecError(e.to_string()))?;
+    let mut out = zeroize::Zeroizing::new(vec![0u8; size]);
+    postcard::to_slice(message, &mut out).map_err(|e| CodecError(e.to_string()))?;
+    Ok(out)
 }
 
-/// `bytes` read back; any input gives a value or an error, never a panic.
+/// `bytes` read back, all of them (trailing bytes mean another shape: refused); any input
+/// gives a value or an error, never a panic.
 pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, CodecError> {
-    postcard::from_bytes(bytes).map_err(|e| CodecError(e.to_string()))
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok(_) => Err(CodecError("trailing bytes".into())),
+        Err(e) => Err(CodecError(e.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +271,37 @@ mod tests {
         };
         let bytes = encode(&answer).unwrap();
         assert_eq!(decode::<FromEngine>(&bytes).unwrap(), answer);
+    }
+
+    /// postcard names variants by position: a variant added anywhere but at the end, or a
+    /// field changed, reads as another request in a worker of the other build. Changing the
+    /// shape means bumping [`VERSION`] and these bytes together.
+    #[test]
+    fn the_wire_shape_is_pinned_to_the_version() {
+        assert_eq!(VERSION, 1);
+        assert_eq!(encode(&Request::Status).unwrap().as_slice(), [0]);
+        assert_eq!(
+            encode(&Request::RemoveMint {
+                url: "u".into(),
+                force: true
+            })
+            .unwrap()
+            .as_slice(),
+            [18, 1, b'u', 1]
+        );
+        assert_eq!(encode(&Request::History).unwrap().as_slice(), [35]);
+        assert_eq!(
+            encode(&Answer::History(vec![])).unwrap().as_slice(),
+            [21, 0]
+        );
+        assert_eq!(
+            encode(&ToEngine::Hello { version: 1 }).unwrap().as_slice(),
+            [0, 1]
+        );
+        assert!(
+            decode::<Request>(&[0, 0]).is_err(),
+            "trailing bytes refused"
+        );
     }
 
     #[test]

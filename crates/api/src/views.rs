@@ -124,7 +124,7 @@ pub struct Received {
 }
 
 /// A token made to send.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentToken {
     /// The encoded token (`cashuB…`).
     pub token: String,
@@ -272,6 +272,16 @@ pub struct PasskeyRequest {
     pub credential_id: Vec<u8>,
     /// The PRF input (`eval.first`).
     pub prf_salt: Vec<u8>,
+}
+
+impl std::fmt::Debug for SentToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is bearer money: never printed.
+        f.debug_struct("SentToken")
+            .field("amount", &self.amount)
+            .field("fee", &self.fee)
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The page/worker protocol ([`flash_api::protocol`]) over a `MessagePort`. [`serve`] runs
 //! on the engine's side: it answers each request with the engine's handle and forwards the
 //! engine's events. [`RemoteHandle`] runs on the page's side: it asks and awaits the answer
-//! by id. Messages are postcard bytes in a transferred `ArrayBuffer`, so no copy of a
-//! secret stays behind in the sender's JS heap. The Rust-side buffers are zeroized after use.
+//! by id. Messages are postcard bytes in a transferred `ArrayBuffer`. The receiving side
+//! zeroes the JS buffer once read, and the Rust-side buffers are zeroized after use.
 //!
 //! Nothing runs this in the app yet: the engine's own worker and module are the next step
 //! of issue 9. The worker tests drive both ends in a dedicated worker, with real IndexedDB.
@@ -18,25 +18,30 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
 
-/// Posts `message` on `port`, its buffer transferred.
-fn post<T: serde::Serialize>(port: &web_sys::MessagePort, message: &T) {
-    let Ok(bytes) = encode(message).map(Zeroizing::new) else {
-        return;
+/// Posts `message` on `port`, its buffer transferred. False when it could not be sent.
+fn post<T: serde::Serialize>(port: &web_sys::MessagePort, message: &T) -> bool {
+    let Ok(bytes) = encode(message) else {
+        return false;
     };
     let array = js_sys::Uint8Array::from(bytes.as_slice());
     let transfer = js_sys::Array::of1(&array.buffer());
-    let _ = port.post_message_with_transferable(&array, &transfer);
+    port.post_message_with_transferable(&array, &transfer)
+        .is_ok()
 }
 
-/// The bytes of a message's data (a `Uint8Array`, as [`post`] sends), if it is one.
+/// The bytes of a message's data (a `Uint8Array`, as [`post`] sends), if it is one. The JS
+/// copy is zeroed once read (it may hold a passphrase or the words).
 fn bytes_of(event: &web_sys::MessageEvent) -> Option<Zeroizing<Vec<u8>>> {
     let array = event.data().dyn_into::<js_sys::Uint8Array>().ok()?;
-    Some(Zeroizing::new(array.to_vec()))
+    let bytes = Zeroizing::new(array.to_vec());
+    array.fill(0, 0, array.length());
+    Some(bytes)
 }
 
 /// Answers every request arriving on `port` with `handle`, and sends the engine's events
-/// there, for the rest of the port's life. Unreadable messages are ignored: only the page
-/// of the same build talks here, and it finds a mismatch at `Hello`.
+/// there, for the rest of the port's life. Requests are answered only after a `Hello` of this
+/// build's [`VERSION`]: a page of another build gets [`EngineError::Stopped`] (reload) for
+/// each, never a misread. Unreadable messages are ignored.
 #[cfg(feature = "engine")]
 pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
     if let Ok(mut events) = handle.events() {
@@ -49,11 +54,22 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
         });
     }
     let answering = port.clone();
+    let greeted = Rc::new(Cell::new(false));
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e| {
         let Some(bytes) = bytes_of(&e) else { return };
         match decode::<ToEngine>(&bytes) {
-            Ok(ToEngine::Hello { .. }) => {
+            Ok(ToEngine::Hello { version }) => {
+                greeted.set(version == VERSION);
                 post(&answering, &FromEngine::Hello { version: VERSION });
+            }
+            Ok(ToEngine::Ask { id, .. }) if !greeted.get() => {
+                post(
+                    &answering,
+                    &FromEngine::Answer {
+                        id,
+                        result: Err(EngineError::Stopped),
+                    },
+                );
             }
             Ok(ToEngine::Ask { id, request }) => {
                 let (handle, port) = (handle.clone(), answering.clone());
@@ -75,17 +91,38 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
     port.start();
 }
 
-type Waiting = Rc<RefCell<HashMap<u32, oneshot::Sender<Result<Answer, EngineError>>>>>;
+/// What the page side keeps between messages.
+#[derive(Default)]
+struct Shared {
+    waiting: RefCell<HashMap<u32, oneshot::Sender<Result<Answer, EngineError>>>>,
+    listeners: RefCell<Vec<mpsc::UnboundedSender<Event>>>,
+    /// The last event, so a new listener starts with the current status (as the engine's
+    /// own `events()` does).
+    last: RefCell<Option<Event>>,
+    version: Cell<Option<u16>>,
+    closed: Cell<bool>,
+}
+
+/// The port's message handler, unhooked when the last clone of the handle goes (a message
+/// arriving later must not call a dropped closure).
+struct Listening {
+    port: web_sys::MessagePort,
+    _closure: Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.port.set_onmessage(None);
+    }
+}
 
 /// The page's handle on an engine behind a port. Cheap to clone; clones share the port.
 #[derive(Clone)]
 pub struct RemoteHandle {
     port: web_sys::MessagePort,
     next: Rc<Cell<u32>>,
-    waiting: Waiting,
-    listeners: Rc<RefCell<Vec<mpsc::UnboundedSender<Event>>>>,
-    version: Rc<Cell<Option<u16>>>,
-    _on_message: Rc<Closure<dyn FnMut(web_sys::MessageEvent)>>,
+    shared: Rc<Shared>,
+    _listening: Rc<Listening>,
 }
 
 impl std::fmt::Debug for RemoteHandle {
@@ -97,69 +134,92 @@ impl std::fmt::Debug for RemoteHandle {
 impl RemoteHandle {
     /// Talks to the engine served on the other end of `port`, and says hello.
     pub fn connect(port: web_sys::MessagePort) -> Self {
-        let waiting: Waiting = Rc::default();
-        let listeners: Rc<RefCell<Vec<mpsc::UnboundedSender<Event>>>> = Rc::default();
-        let version = Rc::new(Cell::new(None));
+        let shared = Rc::new(Shared::default());
         let on_message = {
-            let (waiting, listeners, version) =
-                (waiting.clone(), listeners.clone(), version.clone());
+            let shared = shared.clone();
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e| {
                 let Some(bytes) = bytes_of(&e) else { return };
                 match decode::<FromEngine>(&bytes) {
                     Ok(FromEngine::Answer { id, result }) => {
-                        if let Some(reply) = waiting.borrow_mut().remove(&id) {
+                        if let Some(reply) = shared.waiting.borrow_mut().remove(&id) {
                             let _ = reply.send(result);
                         }
                     }
-                    Ok(FromEngine::Event(event)) => listeners
-                        .borrow_mut()
-                        .retain(|l| l.unbounded_send(event.clone()).is_ok()),
-                    Ok(FromEngine::Hello { version: v }) => version.set(Some(v)),
+                    Ok(FromEngine::Event(event)) => {
+                        shared
+                            .listeners
+                            .borrow_mut()
+                            .retain(|l| l.unbounded_send(event.clone()).is_ok());
+                        *shared.last.borrow_mut() = Some(event);
+                    }
+                    Ok(FromEngine::Hello { version: v }) => shared.version.set(Some(v)),
                     Err(_) => {}
                 }
             })
         };
         port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         port.start();
-        post(&port, &ToEngine::Hello { version: VERSION });
+        if !post(&port, &ToEngine::Hello { version: VERSION }) {
+            shared.closed.set(true);
+        }
         Self {
-            port,
+            port: port.clone(),
             next: Rc::new(Cell::new(1)),
-            waiting,
-            listeners,
-            version,
-            _on_message: Rc::new(on_message),
+            shared,
+            _listening: Rc::new(Listening {
+                port,
+                _closure: on_message,
+            }),
         }
     }
 
     /// The engine's protocol version, once it has said hello (`None` before).
     pub fn engine_version(&self) -> Option<u16> {
-        self.version.get()
+        self.shared.version.get()
     }
 
-    /// Asks the engine; resolves with its answer. An engine that went away answers
-    /// [`EngineError::Stopped`] once this handle's port is closed.
+    /// Asks the engine; resolves with its answer. After [`RemoteHandle::disconnect`], or when
+    /// the message cannot be sent, it answers [`EngineError::Stopped`] at once.
     pub async fn ask(&self, request: Request) -> Result<Answer, EngineError> {
-        let id = self.next.get();
+        if self.shared.closed.get() {
+            return Err(EngineError::Stopped);
+        }
+        // The next id no open request holds (ids wrap after 2^32).
+        let mut id = self.next.get();
+        while self.shared.waiting.borrow().contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
         self.next.set(id.wrapping_add(1));
         let (reply, answer) = oneshot::channel();
-        self.waiting.borrow_mut().insert(id, reply);
-        post(&self.port, &ToEngine::Ask { id, request });
+        self.shared.waiting.borrow_mut().insert(id, reply);
+        if !post(&self.port, &ToEngine::Ask { id, request }) {
+            self.shared.waiting.borrow_mut().remove(&id);
+            return Err(EngineError::Stopped);
+        }
         answer.await.map_err(|_| EngineError::Stopped)?
     }
 
-    /// The engine's events from now on.
-    pub fn events(&self) -> mpsc::UnboundedReceiver<Event> {
+    /// The engine's events from now on, starting with the last one seen (the current
+    /// status), as `WalletHandle::events` does.
+    pub fn events(&self) -> Result<mpsc::UnboundedReceiver<Event>, EngineError> {
+        if self.shared.closed.get() {
+            return Err(EngineError::Stopped);
+        }
         let (tx, rx) = mpsc::unbounded();
-        self.listeners.borrow_mut().push(tx);
-        rx
+        if let Some(last) = self.shared.last.borrow().clone() {
+            let _ = tx.unbounded_send(last);
+        }
+        self.shared.listeners.borrow_mut().push(tx);
+        Ok(rx)
     }
 
-    /// Stops waiting: every open request answers [`EngineError::Stopped`] (the engine's
-    /// worker died or was replaced).
+    /// Stops talking: every open request and every later one answers
+    /// [`EngineError::Stopped`], event streams end (the engine's worker died or was replaced).
     pub fn disconnect(&self) {
+        self.shared.closed.set(true);
         self.port.set_onmessage(None);
-        self.waiting.borrow_mut().clear();
+        self.shared.waiting.borrow_mut().clear();
+        self.shared.listeners.borrow_mut().clear();
         self.port.close();
     }
 }
@@ -198,14 +258,10 @@ impl RemoteHandle {
         expect!(self.ask(Request::Status), Status)
     }
 
-    /// A stream of the engine's events from now on.
-    pub fn subscribe(&self) -> Result<mpsc::UnboundedReceiver<Event>, EngineError> {
-        Ok(self.events())
-    }
-
     /// See `WalletHandle::new_phrase`.
     pub async fn new_phrase(&self, words: usize) -> Result<Zeroizing<String>, EngineError> {
-        let words = u8::try_from(words).map_err(|_| EngineError::Stopped)?;
+        let words = u8::try_from(words)
+            .map_err(|_| EngineError::Mnemonic(flash_api::MnemonicError::WordCount(words)))?;
         let phrase = expect!(self.ask(Request::NewPhrase { words }), Phrase)?;
         Ok(Zeroizing::new(
             String::from_utf8_lossy(phrase.bytes()).into_owned(),

@@ -77,8 +77,13 @@ fn fence(on: bool) {
     if hooked.is_none() {
         crate::idb::fence_writes(on);
     }
+    // Without the engine on this page, a fence with nowhere to go is a bug: said loudly.
     #[cfg(not(feature = "engine"))]
-    let _ = hooked;
+    if hooked.is_none() {
+        web_sys::console::error_1(
+            &"tabs: no fence hook set; the engine's writes were not fenced".into(),
+        );
+    }
 }
 
 /// `on_lost`, after this page's storage writes are fenced off ([`fence`]):

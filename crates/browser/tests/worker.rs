@@ -89,5 +89,71 @@ async fn the_engine_answers_the_protocol_from_a_worker() {
     assert_eq!(remote.new_phrase(24).await.unwrap().split(' ').count(), 24);
     assert_eq!(remote.status().await.unwrap().state, WalletState::NoWallet);
     assert_eq!(remote.pending().await, Err(EngineError::Locked));
+    // Events start with the current status, as the engine's own handle gives them.
+    let mut events = remote.events().unwrap();
+    use futures::StreamExt;
+    let Some(flash_api::Event::StatusChanged(now)) = events.next().await else {
+        panic!("the current status first");
+    };
+    assert_eq!(now.state, WalletState::NoWallet);
+    // Disconnected: at once Stopped, never a wait.
     remote.disconnect();
+    assert_eq!(remote.status().await, Err(EngineError::Stopped));
+}
+
+/// A page of another build (another protocol version) gets "stopped, reload" for every
+/// request, never an answer read in another shape.
+#[wasm_bindgen_test]
+async fn a_page_of_another_version_is_not_answered() {
+    use flash_api::protocol::{decode, encode, FromEngine, Request, ToEngine, VERSION};
+    use flash_api::EngineError;
+    let (handle, task) = flash_core::spawn_engine(
+        IdbStore::open("flash-test-remote-version"),
+        BrowserRandom,
+        BrowserClock,
+        flash_core::vault::InlineKdf,
+        timer::sleeper(),
+    );
+    wasm_bindgen_futures::spawn_local(task);
+    let channel = web_sys::MessageChannel::new().unwrap();
+    flash_browser::remote::serve(handle, channel.port1());
+    let page = channel.port2();
+    let (tx, mut rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
+    let on_message = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+        move |e: web_sys::MessageEvent| {
+            use wasm_bindgen::JsCast;
+            if let Ok(a) = e.data().dyn_into::<js_sys::Uint8Array>() {
+                let _ = tx.unbounded_send(a.to_vec());
+            }
+        },
+    );
+    page.set_onmessage(Some(wasm_bindgen::JsCast::unchecked_ref(
+        on_message.as_ref(),
+    )));
+    page.start();
+    let send = |m: &ToEngine| {
+        let bytes = encode(m).unwrap();
+        page.post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
+            .unwrap();
+    };
+    send(&ToEngine::Hello {
+        version: VERSION + 1,
+    });
+    send(&ToEngine::Ask {
+        id: 9,
+        request: Request::Status,
+    });
+    use futures::StreamExt;
+    let hello: FromEngine = decode(&rx.next().await.unwrap()).unwrap();
+    assert_eq!(hello, FromEngine::Hello { version: VERSION });
+    let mut answer = None;
+    while answer.is_none() {
+        if let FromEngine::Answer { id, result } = decode(&rx.next().await.unwrap()).unwrap() {
+            answer = Some((id, result));
+        }
+    }
+    assert_eq!(answer, Some((9, Err(EngineError::Stopped))));
+    page.set_onmessage(None);
+    page.close();
+    drop(on_message);
 }

@@ -13,12 +13,13 @@ use super::{EngineError, Sleep, WalletHandle};
 const POLL_MS: u32 = 1_000;
 const PAY_TRIES: u32 = 20;
 
-/// The text of a secret. The page only ever sends text; bytes that are not UTF-8 become
-/// text that fails the way any wrong input does (a wrong passphrase, a bad token).
+/// The text of a secret. The page only ever sends text: anything else is a page of another
+/// build, answered as [`EngineError::Stopped`] (reload).
 fn text(secret: &Secret) -> Result<Zeroizing<String>, EngineError> {
-    Ok(Zeroizing::new(
-        String::from_utf8_lossy(secret.bytes()).into_owned(),
-    ))
+    secret
+        .text()
+        .map(|t| Zeroizing::new(t.to_string()))
+        .ok_or(EngineError::Stopped)
 }
 
 /// Answers `request` with `handle`. `sleep` is the worker's timer (the engine does not own
