@@ -167,6 +167,7 @@ impl UserMessage for EcashError {
             Self::PaymentFailed(d) => t!("ecash_errors.payment_failed", detail = d).into_owned(),
             Self::PaymentPending => crate::t_now!("ecash_errors.payment_pending"),
             Self::SendPending => crate::t_now!("ecash_errors.send_pending"),
+            Self::LockNeedsMint => crate::t_now!("ecash_errors.lock_needs_mint"),
             Self::QuoteExpired => crate::t_now!("ecash_errors.quote_expired"),
             Self::Storage(d) => t!("ecash_errors.storage", detail = d).into_owned(),
             Self::Other(d) => t!("ecash_errors.other", detail = d).into_owned(),

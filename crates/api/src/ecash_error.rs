@@ -75,6 +75,9 @@ pub enum EcashError {
     /// The payment is still in flight; it is tracked under Pending.
     #[error("the mint has not confirmed the payment (it may be unreachable); the funds are held under Pending, Flash keeps checking, and your balance updates by itself when it settles or fails")]
     PaymentPending,
+    /// Offline sends use coins as they are; a locked token needs new ones from the mint.
+    #[error("a locked token is made by its mint, so it cannot be made offline; send it while online, or send it unlocked")]
+    LockNeedsMint,
     /// A locked token's swap was sent but not answered; recovery finishes it.
     #[error("the mint has not answered yet; the locked token is held under Pending and appears there once the mint answers")]
     SendPending,

@@ -368,6 +368,18 @@ async fn a_token_locked_to_a_key_is_claimed_only_by_its_holder() {
         .collect();
     assert_eq!(out.len(), 1, "{out:?}");
     assert_eq!((out[0].amount, out[0].status.as_str()), (40, "completed"));
+    // Offline and locked cannot go together: said plainly, nothing moves.
+    let offline_lock = Lock {
+        to: to.clone(),
+        refund_after_secs: None,
+    };
+    assert_eq!(
+        a.send(&m.url, 10, None, true, Some(offline_lock))
+            .await
+            .unwrap_err(),
+        EcashError::LockNeedsMint
+    );
+    assert_eq!(a.balance().await.unwrap(), 60);
     // Not a key: a clear error before anything moves.
     let bad = Lock {
         to: "npub1nope".into(),

@@ -579,6 +579,9 @@ impl Purse {
         if sats == 0 {
             return Err(EcashError::BadAmount);
         }
+        if offline && lock.is_some() {
+            return Err(EcashError::LockNeedsMint);
+        }
         let _one_at_a_time = self.moving.lock().await;
         let wallet = self.known_wallet(mint).await?;
         let conditions = match lock {
