@@ -47,14 +47,9 @@ fn randomness_works_in_a_worker() {
     assert_ne!(a, b);
 }
 
-/// The engine in a dedicated worker, over real IndexedDB, answering the page/worker protocol
-/// on a MessagePort: hello, status, a new phrase (a secret, back intact), a refused unlock.
-#[wasm_bindgen_test]
-async fn the_engine_answers_the_protocol_from_a_worker() {
-    use flash_api::protocol::{Answer, Request, VERSION};
-    use flash_api::{EngineError, VaultError, WalletState};
-    use flash_browser::remote::{serve, RemoteHandle};
-    let name = "flash-test-remote";
+/// A fresh engine over IndexedDB database `name`, served on one end of a new channel; the
+/// other end (the page's) is returned.
+async fn engine_served(name: &'static str) -> web_sys::MessagePort {
     let _ = IdbStore::delete(name).await;
     let (handle, task) = flash_core::spawn_engine(
         IdbStore::open(name),
@@ -65,8 +60,18 @@ async fn the_engine_answers_the_protocol_from_a_worker() {
     );
     wasm_bindgen_futures::spawn_local(task);
     let channel = web_sys::MessageChannel::new().unwrap();
-    serve(handle, channel.port1());
-    let remote = RemoteHandle::connect(channel.port2());
+    flash_browser::remote::serve(handle, channel.port1());
+    channel.port2()
+}
+
+/// The engine in a dedicated worker, over real IndexedDB, answering the page/worker protocol
+/// on a MessagePort: hello, status, a new phrase (a secret, back intact), a refused unlock.
+#[wasm_bindgen_test]
+async fn the_engine_answers_the_protocol_from_a_worker() {
+    use flash_api::protocol::{Answer, Request, VERSION};
+    use flash_api::{EngineError, VaultError, WalletState};
+    use flash_browser::remote::RemoteHandle;
+    let remote = RemoteHandle::connect(engine_served("flash-test-remote").await);
 
     let Ok(Answer::Status(status)) = remote.ask(Request::Status).await else {
         panic!("a status");
@@ -107,17 +112,7 @@ async fn the_engine_answers_the_protocol_from_a_worker() {
 async fn a_page_of_another_version_is_not_answered() {
     use flash_api::protocol::{decode, encode, FromEngine, Request, ToEngine, VERSION};
     use flash_api::EngineError;
-    let (handle, task) = flash_core::spawn_engine(
-        IdbStore::open("flash-test-remote-version"),
-        BrowserRandom,
-        BrowserClock,
-        flash_core::vault::InlineKdf,
-        timer::sleeper(),
-    );
-    wasm_bindgen_futures::spawn_local(task);
-    let channel = web_sys::MessageChannel::new().unwrap();
-    flash_browser::remote::serve(handle, channel.port1());
-    let page = channel.port2();
+    let page = engine_served("flash-test-remote-version").await;
     let (tx, mut rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
     let on_message = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
         move |e: web_sys::MessageEvent| {
