@@ -3,8 +3,8 @@
 //! error boundary, so one failing page never blanks the app.
 
 use flash_api::{Event, Status, WalletState};
+use flash_browser::remote::RemoteHandle;
 use flash_browser::tabs::{self, Claim};
-use flash_core::WalletHandle;
 use futures::StreamExt;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -28,6 +28,16 @@ pub struct WalletStatus(pub RwSignal<Option<Status>>);
 #[derive(Debug, Clone, Copy)]
 pub struct OfflineSupport(pub RwSignal<Option<Result<(), String>>>);
 
+/// The engine's handle, in context. Held as a page-local value: the handle owns a JS
+/// `MessagePort`, which Leptos's `Send` context cannot carry.
+#[derive(Debug, Clone, Copy)]
+struct Engine(StoredValue<RemoteHandle, LocalStorage>);
+
+/// The engine's handle, for a component under the routes.
+pub fn engine() -> RemoteHandle {
+    expect_context::<Engine>().0.get_value()
+}
+
 /// Which tab runs the engine, as this tab sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TabState {
@@ -39,9 +49,12 @@ enum TabState {
     Lost,
 }
 
-/// Starts the engine once per page, with the event pump and auto-lock wired to it.
-fn start_engine(status: WalletStatus) -> WalletHandle {
-    let handle = flash_browser::start_engine();
+/// Starts the engine (in its own worker) once per page, with the event pump and auto-lock
+/// wired to it. An engine that dies is shown at once, never a frozen screen.
+fn start_engine(status: WalletStatus) -> RemoteHandle {
+    let handle = flash_browser::worker::start_engine(|details| {
+        flash_browser::panic::engine_stopped(&details);
+    });
     if let Ok(mut events) = handle.events() {
         leptos::task::spawn_local(async move {
             while let Some(Event::StatusChanged(s)) = events.next().await {
@@ -72,9 +85,9 @@ fn start_engine(status: WalletStatus) -> WalletHandle {
 
 /// A browser-event callback that runs `job` on the engine only while the wallet is unlocked;
 /// events that arrive while it is locked have nothing to act on.
-fn if_unlocked<F, Fut>(status: WalletStatus, handle: WalletHandle, job: F) -> impl Fn() + 'static
+fn if_unlocked<F, Fut>(status: WalletStatus, handle: RemoteHandle, job: F) -> impl Fn() + 'static
 where
-    F: Fn(WalletHandle) -> Fut + 'static,
+    F: Fn(RemoteHandle) -> Fut + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
     move || {
@@ -101,7 +114,7 @@ pub fn App() -> impl IntoView {
     let offline = OfflineSupport(RwSignal::new(None));
     provide_context(offline);
     let tab = RwSignal::new(TabState::Checking);
-    let engine: StoredValue<Option<WalletHandle>, LocalStorage> = StoredValue::new_local(None);
+    let engine: StoredValue<Option<RemoteHandle>, LocalStorage> = StoredValue::new_local(None);
 
     // When another tab takes over: wipe our keys and stop writing at once (two tabs must
     // never write the wallet together; running operations resume from their sagas), then say so.
@@ -193,7 +206,7 @@ pub fn App() -> impl IntoView {
         let Some(handle) = engine.get_value() else {
             return ().into_any();
         };
-        provide_context(handle);
+        provide_context(Engine(StoredValue::new_local(handle)));
         view! {
             <div class="routes" hidden=move || tab.get() != TabState::Owner>
                 <Routes fallback=pages::not_found::NotFound>

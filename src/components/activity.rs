@@ -3,7 +3,6 @@
 //! CSV.
 
 use flash_api::views::history_csv;
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::app::WalletStatus;
@@ -15,7 +14,7 @@ use crate::tr;
 #[component]
 pub fn Activity() -> impl IntoView {
     let status = expect_context::<WalletStatus>();
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let locale = use_locale();
     let refresh = RwSignal::new(0u32);
     let filter = RwSignal::new(String::from("all"));

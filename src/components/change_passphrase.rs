@@ -1,7 +1,6 @@
 //! Change the passphrase: current one, new one twice, with the same strength hint as
 //! onboarding. Only the data key is re-wrapped; nothing else is re-encrypted.
 
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::components::onboarding::strength_text;
@@ -11,7 +10,7 @@ use crate::tr;
 /// The change-passphrase form (settings, unlocked).
 #[component]
 pub fn ChangePassphrase() -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());

@@ -3,7 +3,6 @@
 
 use flash_api::views::MintView;
 use flash_api::WalletState;
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -14,7 +13,7 @@ use crate::tr;
 /// locked.
 pub fn use_mints(refresh: RwSignal<u32>) -> LocalResource<Vec<MintView>> {
     let status = expect_context::<WalletStatus>();
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     LocalResource::new(move || {
         let _ = refresh.get();
         let s = status.0.get();

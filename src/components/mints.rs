@@ -3,7 +3,6 @@
 
 use flash_api::EcashError;
 use flash_api::EngineError;
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::components::ecash::use_mints;
@@ -13,7 +12,7 @@ use crate::tr;
 /// The mints section.
 #[component]
 pub fn Mints() -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let refresh = RwSignal::new(0u32);
     let mints = use_mints(refresh);
     let url = RwSignal::new(String::new());

@@ -1,7 +1,6 @@
 //! Choosing the NOSTR key: the one derived from the recovery words (NIP-06), or an existing
 //! `nsec` the user already has. The engine validates and stores it encrypted.
 
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::errors::UserMessage;
@@ -13,7 +12,7 @@ pub type SetNsec = Action<Option<String>, Result<(), String>>;
 
 /// Makes the [`SetNsec`] action; bumps `changed` after a change so the shown keys refresh.
 pub fn set_nsec_action(changed: RwSignal<u32>) -> SetNsec {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     Action::new_local(move |value: &Option<String>| {
         let handle = handle.clone();
         let value = value.clone();

@@ -2,7 +2,6 @@
 //! passphrase) or restore from words. The engine checks everything again; the UI only guides.
 
 use flash_api::passphrase::{self, Strength};
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::errors::UserMessage;
@@ -28,7 +27,7 @@ enum Step {
 /// The create-or-restore flow.
 #[component]
 pub fn Onboarding() -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let step = RwSignal::new(Step::Choose);
     let long = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -160,7 +159,7 @@ pub fn strength_text(p: &str) -> String {
 /// recovery words (restore).
 #[component]
 fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let restoring = phrase.is_none();
     let words = RwSignal::new(phrase.unwrap_or_default());
     let pass = RwSignal::new(String::new());
@@ -218,7 +217,7 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
 /// Restore from an encrypted backup file and its passphrase.
 #[component]
 fn RestoreFile(error: RwSignal<Option<String>>) -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let input: NodeRef<leptos::html::Input> = NodeRef::new();
     let pass = RwSignal::new(String::new());
     let restore = Action::new_local(move |pass: &String| {

@@ -1,7 +1,6 @@
 //! The unlock form: passphrase in, keys into the engine; a wrong passphrase shows why and
 //! changes nothing.
 
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::errors::UserMessage;
@@ -10,7 +9,7 @@ use crate::tr;
 /// Shown while the wallet is locked.
 #[component]
 pub fn Unlock() -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let handle_passkey = handle.clone();
     let passphrase = RwSignal::new(String::new());
     let unlock = Action::new_local(move |pass: &String| {

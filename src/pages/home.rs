@@ -3,7 +3,6 @@
 //! browser gives us no storage.
 
 use flash_api::{Sats, WalletState};
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -19,7 +18,7 @@ use crate::tr;
 #[component]
 pub fn Home() -> impl IntoView {
     let status = expect_context::<WalletStatus>();
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let backup_handle = handle.clone();
     // Ask for a backup while the browser has not promised to keep our data and none was made.
     let needs_backup = LocalResource::new(move || {

@@ -1,5 +1,5 @@
 //! One module per route. Pages hold no wallet logic: they ask the engine through the
-//! `WalletHandle` in context and render what it answers.
+//! `RemoteHandle` in context and render what it answers.
 
 pub mod chat;
 pub mod home;

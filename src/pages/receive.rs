@@ -2,7 +2,6 @@
 //! pasted or opened from a file, checked before it is redeemed.
 
 use flash_api::views::{InvoiceView, Received, TokenView};
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::components::ecash::{unlocked, use_mints, CopyBox, MintPicker, NeedsUnlock, Qr};
@@ -27,7 +26,7 @@ pub fn Receive() -> impl IntoView {
 /// Amount → invoice (QR + text) → waits for payment → minted.
 #[component]
 fn LightningIn() -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let mints = use_mints(RwSignal::new(0));
     let mint = RwSignal::new(String::new());
     let amount = RwSignal::new(String::new());
@@ -45,10 +44,7 @@ fn LightningIn() -> impl IntoView {
                 Ok(inv) => {
                     let quote = inv.quote_id.clone();
                     invoice.set(Some(inv));
-                    match handle
-                        .await_invoice(&m, &quote, flash_browser::timer::sleeper(), 1000)
-                        .await
-                    {
+                    match handle.await_invoice(&m, &quote).await {
                         Ok(n) => received.set(Some(n)),
                         Err(e) => error.set(Some(e.user_message())),
                     }
@@ -93,7 +89,7 @@ fn LightningIn() -> impl IntoView {
 /// Paste or open a token → preview → receive.
 #[component]
 fn TokenIn() -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let text = RwSignal::new(String::new());
     let preview = RwSignal::new(None::<TokenView>);
     let received = RwSignal::new(None::<Received>);

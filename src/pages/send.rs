@@ -2,7 +2,6 @@
 //! (invoice read and priced before paying, NUT-05).
 
 use flash_api::views::{Lock, MeltPreview, Paid, SentToken};
-use flash_core::WalletHandle;
 use leptos::prelude::*;
 
 use crate::components::ecash::{unlocked, use_mints, CopyBox, MintPicker, NeedsUnlock, Qr};
@@ -26,7 +25,7 @@ pub fn Send() -> impl IntoView {
 
 #[component]
 fn TokenOut() -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let mints = use_mints(RwSignal::new(0));
     let mint = RwSignal::new(String::new());
     let amount = RwSignal::new(String::new());
@@ -131,7 +130,7 @@ fn TokenOut() -> impl IntoView {
 
 #[component]
 fn LightningOut() -> impl IntoView {
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let mints = use_mints(RwSignal::new(0));
     let mint = RwSignal::new(String::new());
     let invoice = RwSignal::new(String::new());
@@ -158,16 +157,7 @@ fn LightningOut() -> impl IntoView {
         async move {
             let Some(p) = p else { return };
             error.set(None);
-            match handle
-                .pay(
-                    &p.mint,
-                    &p.quote_id,
-                    flash_browser::timer::sleeper(),
-                    1000,
-                    20,
-                )
-                .await
-            {
+            match handle.pay(&p.mint, &p.quote_id).await {
                 Ok(done) => {
                     paid.set(Some(done));
                     preview.set(None);

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use flash_api::WalletState;
-use flash_core::WalletHandle;
+use flash_browser::remote::RemoteHandle;
 
 use crate::app::{OfflineSupport, WalletStatus};
 use crate::components::page::Page;
@@ -16,12 +16,12 @@ use crate::tr;
 fn when_unlocked<T, F, Fut>(
     status: WalletStatus,
     refresh: RwSignal<u32>,
-    handle: WalletHandle,
+    handle: RemoteHandle,
     fetch: F,
 ) -> LocalResource<Option<T>>
 where
     T: 'static,
-    F: Fn(WalletHandle) -> Fut + 'static,
+    F: Fn(RemoteHandle) -> Fut + 'static,
     Fut: std::future::Future<Output = Option<T>> + 'static,
 {
     LocalResource::new(move || {
@@ -46,7 +46,7 @@ pub fn Settings() -> impl IntoView {
     let locale = use_locale();
     let offline = expect_context::<OfflineSupport>();
     let status = expect_context::<WalletStatus>();
-    let handle = expect_context::<WalletHandle>();
+    let handle = crate::app::engine();
     let handle_for_backup = handle.clone();
     let backups_made = RwSignal::new(0u32);
     let keys_changed = RwSignal::new(0u32);

@@ -170,11 +170,15 @@ describe("key vault", () => {
   test("a browser without IndexedDB (some private modes) is told so plainly", async () => {
     const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.addInitScript(() => {
-      // What some private modes do: IndexedDB exists but refuses to open.
-      IDBFactory.prototype.open = function () {
-        throw new DOMException("The user denied permission to access the database.", "InvalidStateError");
-      };
+    // What some private modes do: IndexedDB exists but refuses to open. The engine opens it
+    // in its own worker, so the refusal goes into the worker's script (init scripts reach only
+    // the page).
+    const refuse = `IDBFactory.prototype.open = function () {
+      throw new DOMException("The user denied permission to access the database.", "InvalidStateError");
+    };`;
+    await page.route("**/engine-worker_loader.js", async (route) => {
+      const original = await route.fetch();
+      await route.fulfill({ response: original, body: refuse + (await original.text()) });
     });
     await page.goto(env.stack.app);
     await appReady(page);

@@ -68,9 +68,9 @@ fn fuzz(root: &Path, rest: &[String]) -> Result<(), Failed> {
     cmd(root, "cargo", &args).run()
 }
 
-/// What the page module will be built from once the engine has its own (issue 9): `flash-api`
-/// and `flash-browser` without its `engine` feature. Nothing of cdk, secp256k1, argon2 or the
-/// `bitcoin` crate may come in through them.
+/// The page module (`flash-web`, with `flash-browser` without its `engine` feature) and the
+/// protocol crate it shares with the engine's worker: nothing of cdk, secp256k1, argon2 or
+/// the `bitcoin` crate may come in through them (the engine is `crates/engine-worker`).
 fn page_crates_link_no_engine(root: &Path) -> Result<(), Failed> {
     for args in [
         &[
@@ -85,8 +85,7 @@ fn page_crates_link_no_engine(root: &Path) -> Result<(), Failed> {
         &[
             "tree",
             "-p",
-            "flash-browser",
-            "--no-default-features",
+            "flash-web",
             "--target",
             "wasm32-unknown-unknown",
             "-e",
@@ -240,6 +239,8 @@ fn test(root: &Path) -> Result<(), Failed> {
             "flash-browser",
             "-p",
             "flash-kdf-worker",
+            "-p",
+            "flash-engine-worker",
             "--",
             "-D",
             "warnings",

@@ -18,7 +18,7 @@ use crate::views::{
 };
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 
 /// A secret on its way across (a passphrase, the words, an nsec, a PRF output, a token
 /// being received): zeroized when dropped, `Debug` shows only its length.
@@ -201,6 +201,19 @@ pub enum ToEngine {
         /// What is asked.
         request: Request,
     },
+    /// Stop (`true`) or allow again this engine's writes to IndexedDB at once: another tab
+    /// took the wallet over and must be the only writer (see `flash_browser::tabs`).
+    Fence {
+        /// Whether writes are refused.
+        on: bool,
+    },
+    /// The page no longer waits for request `id` (it left the screen that asked): the
+    /// engine stops waiting for it too. Work already handed to the engine finishes and is
+    /// journalled as always; only the waiting (an invoice poll, a payment poll) ends.
+    Cancel {
+        /// The request's id.
+        id: u32,
+    },
 }
 
 /// Worker → page.
@@ -278,7 +291,7 @@ mod tests {
     /// shape means bumping [`VERSION`] and these bytes together.
     #[test]
     fn the_wire_shape_is_pinned_to_the_version() {
-        assert_eq!(VERSION, 1);
+        assert_eq!(VERSION, 2);
         assert_eq!(encode(&Request::Status).unwrap().as_slice(), [0]);
         assert_eq!(
             encode(&Request::RemoveMint {
@@ -297,6 +310,14 @@ mod tests {
         assert_eq!(
             encode(&ToEngine::Hello { version: 1 }).unwrap().as_slice(),
             [0, 1]
+        );
+        assert_eq!(
+            encode(&ToEngine::Fence { on: true }).unwrap().as_slice(),
+            [2, 1]
+        );
+        assert_eq!(
+            encode(&ToEngine::Cancel { id: 300 }).unwrap().as_slice(),
+            [3, 172, 2]
         );
         assert!(
             decode::<Request>(&[0, 0]).is_err(),

@@ -23,6 +23,7 @@ pub mod storage;
 pub mod sw;
 pub mod tabs;
 pub mod timer;
+pub mod worker;
 
 pub use clock::BrowserClock;
 #[cfg(feature = "engine")]

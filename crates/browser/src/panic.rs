@@ -21,8 +21,32 @@ pub struct PanicTexts {
     pub copy: String,
 }
 
+thread_local! {
+    /// The texts [`install`] was given, for [`engine_stopped`].
+    static TEXTS: std::cell::RefCell<Option<PanicTexts>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Shows the same screen when the engine's worker died (this page still runs, but the wallet
+/// behind it is gone until a reload). Once: a second report changes nothing.
+pub fn engine_stopped(details: &str) {
+    let already = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("flash-crashed"))
+        .is_some();
+    if already {
+        return;
+    }
+    web_sys::console::error_1(&JsValue::from_str(details));
+    TEXTS.with(|t| {
+        if let Some(texts) = t.borrow().as_ref() {
+            let _ = show(texts, details);
+        }
+    });
+}
+
 /// Installs the hook (once; later calls replace the texts).
 pub fn install(texts: PanicTexts) {
+    TEXTS.with(|t| *t.borrow_mut() = Some(texts.clone()));
     std::panic::set_hook(Box::new(move |info| {
         let details = details(info);
         web_sys::console::error_1(&JsValue::from_str(&details));

@@ -4,8 +4,9 @@
 //! by id. Messages are postcard bytes in a transferred `ArrayBuffer`. The receiving side
 //! zeroes the JS buffer once read, and the Rust-side buffers are zeroized after use.
 //!
-//! Nothing runs this in the app yet: the engine's own worker and module are the next step
-//! of issue 9. The worker tests drive both ends in a dedicated worker, with real IndexedDB.
+//! The app runs the engine in its own worker (`crates/engine-worker`, started by
+//! [`crate::worker`]); the worker tests drive both ends in a dedicated worker, with real
+//! IndexedDB.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -55,12 +56,21 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
     }
     let answering = port.clone();
     let greeted = Rc::new(Cell::new(false));
+    // The requests still being answered, so the page can stop waiting for one.
+    let running: Rc<RefCell<HashMap<u32, futures::future::AbortHandle>>> = Rc::default();
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e| {
         let Some(bytes) = bytes_of(&e) else { return };
         match decode::<ToEngine>(&bytes) {
             Ok(ToEngine::Hello { version }) => {
                 greeted.set(version == VERSION);
                 post(&answering, &FromEngine::Hello { version: VERSION });
+            }
+            // Fencing comes first, whatever the version: it only ever stops writes.
+            Ok(ToEngine::Fence { on }) => crate::idb::fence_writes(on),
+            Ok(ToEngine::Cancel { id }) => {
+                if let Some(abort) = running.borrow_mut().remove(&id) {
+                    abort.abort();
+                }
             }
             Ok(ToEngine::Ask { id, .. }) if !greeted.get() => {
                 post(
@@ -73,14 +83,26 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
             }
             Ok(ToEngine::Ask { id, request }) => {
                 let (handle, port) = (handle.clone(), answering.clone());
+                let (abort, registration) = futures::future::AbortHandle::new_pair();
+                if let Some(older) = running.borrow_mut().insert(id, abort) {
+                    older.abort(); // the page reused an id: it no longer waits for the old one
+                }
+                let running = running.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let result = flash_core::engine::serve::answer(
-                        &handle,
-                        request,
-                        crate::timer::sleeper(),
+                    let answered = futures::future::Abortable::new(
+                        flash_core::engine::serve::answer(
+                            &handle,
+                            request,
+                            crate::timer::sleeper(),
+                        ),
+                        registration,
                     )
                     .await;
-                    post(&port, &FromEngine::Answer { id, result });
+                    // Cancelled: the page stopped waiting and expects no answer.
+                    if let Ok(result) = answered {
+                        running.borrow_mut().remove(&id);
+                        post(&port, &FromEngine::Answer { id, result });
+                    }
                 });
             }
             Err(_) => {}
@@ -173,6 +195,35 @@ impl RemoteHandle {
         }
     }
 
+    /// A handle with no engine behind it: everything answers [`EngineError::Stopped`] (the
+    /// engine could not start).
+    pub fn stopped() -> Self {
+        let channel = web_sys::MessageChannel::new();
+        let port = match &channel {
+            Ok(c) => c.port1(),
+            // No channels at all: a stand-in whose methods do nothing (never reached: the
+            // handle is closed before it is returned; `connect` only starts and says hello).
+            Err(_) => {
+                let standin = js_sys::Object::new();
+                for method in ["start", "close", "postMessage"] {
+                    let nothing = Closure::<dyn FnMut()>::new(|| {}).into_js_value();
+                    let _ = js_sys::Reflect::set(&standin, &JsValue::from_str(method), &nothing);
+                }
+                JsValue::from(standin).unchecked_into()
+            }
+        };
+        let handle = Self::connect(port);
+        handle.disconnect();
+        handle
+    }
+
+    /// Stops (`true`) or allows again the engine's writes, ahead of any request.
+    pub fn fence(&self, on: bool) {
+        if !self.shared.closed.get() {
+            post(&self.port, &ToEngine::Fence { on });
+        }
+    }
+
     /// The engine's protocol version, once it has said hello (`None` before).
     pub fn engine_version(&self) -> Option<u16> {
         self.shared.version.get()
@@ -196,7 +247,14 @@ impl RemoteHandle {
             self.shared.waiting.borrow_mut().remove(&id);
             return Err(EngineError::Stopped);
         }
-        answer.await.map_err(|_| EngineError::Stopped)?
+        let mut waiting = Waiting {
+            id,
+            handle: self,
+            answered: false,
+        };
+        let result = answer.await.map_err(|_| EngineError::Stopped);
+        waiting.answered = true;
+        result?
     }
 
     /// The engine's events from now on, starting with the last one seen (the current
@@ -221,6 +279,32 @@ impl RemoteHandle {
         self.shared.waiting.borrow_mut().clear();
         self.shared.listeners.borrow_mut().clear();
         self.port.close();
+    }
+}
+
+/// An asked request whose answer has not come: dropped unanswered (the screen that asked
+/// went away), it tells the engine to stop waiting too, so polls do not pile up there.
+struct Waiting<'a> {
+    id: u32,
+    handle: &'a RemoteHandle,
+    answered: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.answered || self.handle.shared.closed.get() {
+            return;
+        }
+        if self
+            .handle
+            .shared
+            .waiting
+            .borrow_mut()
+            .remove(&self.id)
+            .is_some()
+        {
+            post(&self.handle.port, &ToEngine::Cancel { id: self.id });
+        }
     }
 }
 

@@ -1,0 +1,128 @@
+//! The engine's worker, from the page's side. `index.html` starts the worker with an inline
+//! script before any wasm arrives, so the engine module downloads and compiles while the page
+//! module does; the worker then waits, touching nothing, until it is handed a port
+//! (`crates/engine-worker`). [`start_engine`] takes that worker (or starts one), hands it the
+//! port once it says it is ready, and returns the [`RemoteHandle`] the UI keeps. A worker
+//! that dies (a panic, out of memory, killed by the browser) is reported once, the handle
+//! answers [`flash_api::EngineError::Stopped`] from then on, and the worker is terminated.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::remote::RemoteHandle;
+
+/// The worker's loader, emitted by trunk (`data-type="worker" data-loader-shim`).
+pub const ENGINE_URL: &str = "/engine-worker_loader.js";
+
+/// Where `index.html`'s inline script leaves the worker it started, with what the worker said
+/// before the page module was there to hear it (`early`).
+const EARLY: &str = "flashEngine";
+
+/// What the worker says outside the protocol, on its own global channel.
+const READY: &str = "ready";
+/// Prefix of the worker's last words when it panics (details already scrubbed).
+pub const CRASHED: &str = "crashed:";
+
+/// The worker the inline script started, if any (taken: only one page module uses it).
+fn take_early() -> Option<(web_sys::Worker, Array)> {
+    let global = js_sys::global();
+    let key = JsValue::from_str(EARLY);
+    let worker = Reflect::get(&global, &key)
+        .ok()?
+        .dyn_into::<web_sys::Worker>()
+        .ok()?;
+    let _ = Reflect::set(&global, &key, &JsValue::UNDEFINED);
+    let early = Reflect::get(&worker, &JsValue::from_str("early"))
+        .ok()
+        .and_then(|e| e.dyn_into::<Array>().ok())
+        .unwrap_or_default();
+    Some((worker, early))
+}
+
+/// Starts (or adopts) the engine's worker and connects to it. `on_stopped(details)` runs once
+/// if the worker dies or cannot start; `details` is safe to show (scrubbed by the worker).
+pub fn start_engine(on_stopped: impl Fn(String) + 'static) -> RemoteHandle {
+    let channel = match web_sys::MessageChannel::new() {
+        Ok(c) => c,
+        Err(_) => {
+            on_stopped("this browser cannot open a channel to the engine".into());
+            return RemoteHandle::stopped();
+        }
+    };
+    let handle = RemoteHandle::connect(channel.port1());
+    let (worker, early) = match take_early() {
+        Some(found) => found,
+        None => match web_sys::Worker::new(ENGINE_URL) {
+            Ok(w) => (w, Array::new()),
+            Err(_) => {
+                handle.disconnect();
+                on_stopped("this browser cannot start the engine's worker".into());
+                return handle;
+            }
+        },
+    };
+
+    let stopped = Rc::new(Cell::new(false));
+    let stop = {
+        let (handle, worker, stopped) = (handle.clone(), worker.clone(), stopped.clone());
+        Rc::new(move |details: String| {
+            if stopped.replace(true) {
+                return;
+            }
+            handle.disconnect();
+            worker.terminate();
+            on_stopped(details);
+        })
+    };
+    let handed = Rc::new(Cell::new(false));
+    let hear = {
+        let (worker, stop, port) = (worker.clone(), stop.clone(), channel.port2());
+        move |data: JsValue| {
+            let Some(text) = data.as_string() else { return };
+            if text == READY && !handed.replace(true) {
+                let transfer = Array::of1(&port);
+                if worker.post_message_with_transfer(&port, &transfer).is_err() {
+                    stop("the engine's worker could not be reached".into());
+                }
+            } else if let Some(details) = text.strip_prefix(CRASHED) {
+                stop(details.to_string());
+            }
+        }
+    };
+    // Replace the inline script's handlers first, then replay what they kept: all of it runs
+    // in this one turn, so nothing the worker says falls between the two.
+    let on_message = {
+        let hear = hear.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            hear(e.data())
+        })
+    };
+    let on_error = {
+        let stop = stop.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let message = Reflect::get(&e, &JsValue::from_str("message"))
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_default();
+            stop(crate::panic::scrub(&format!(
+                "the engine stopped: {message}"
+            )));
+        })
+    };
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_message.forget(); // for the page's life
+    on_error.forget();
+    for said in early.iter() {
+        hear(said);
+    }
+
+    // A tab that loses the wallet to another fences the engine's writes at once.
+    let fencing = handle.clone();
+    crate::tabs::set_fence(move |on| fencing.fence(on));
+    handle
+}
