@@ -69,6 +69,16 @@ fn start_engine(status: WalletStatus) -> RemoteHandle {
                         flash_browser::storage::request_persistence().await;
                     });
                 }
+                // The engine says Starting first; a guess already on screen (the unlock form
+                // the user may be typing into) stays until the engine knows better.
+                let guessed = status
+                    .0
+                    .get_untracked()
+                    .is_some_and(|old| old.state != WalletState::Starting);
+                if s.state == WalletState::Starting && guessed {
+                    continue;
+                }
+                flash_browser::storage::remember(&s.state);
                 status.0.set(Some(s));
             }
         });
@@ -113,6 +123,22 @@ pub fn App() -> impl IntoView {
     provide_context(update);
     let offline = OfflineSupport(RwSignal::new(None));
     provide_context(offline);
+    // The first screen does not wait for the engine's module: where the wallet stands is read
+    // from the browser in milliseconds (onboarding or unlock), and the engine's first real
+    // answer replaces that guess. Requests made meanwhile wait in the channel for the engine.
+    leptos::task::spawn_local(async move {
+        if let Some(state) = flash_browser::storage::wallet_hint().await {
+            if status.0.get_untracked().is_none() {
+                status.0.set(Some(Status {
+                    state,
+                    balance: flash_api::Sats(0),
+                    started_at_ms: 0,
+                    revision: 0,
+                    waiting_on: Vec::new(),
+                }));
+            }
+        }
+    });
     let tab = RwSignal::new(TabState::Checking);
     let engine: StoredValue<Option<RemoteHandle>, LocalStorage> = StoredValue::new_local(None);
 

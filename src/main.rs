@@ -12,6 +12,8 @@ mod i18n;
 mod pages;
 
 fn main() {
+    // The engine's module starts loading in its worker while this one renders.
+    flash_browser::worker::preload();
     rust_i18n::set_locale(i18n::Locale::detect());
     flash_browser::panic::install(flash_browser::panic::PanicTexts {
         title: crate::t_now!("crash.title"),

@@ -46,11 +46,14 @@ pub fn Home() -> impl IntoView {
         let handle = handle.clone();
         async move { handle.lock().await }
     });
+    // Only a change of state re-renders the screen: a new status with the same state (the
+    // engine's answer replacing the page's guess, a balance change) must not wipe a form.
+    let state = Memo::new(move |_| status.0.get().map(|s| s.state));
     let body = move || {
-        let Some(s) = status.0.get() else {
+        let Some(state) = state.get() else {
             return view! { <p class="hint">{tr!("home.starting")}</p> }.into_any();
         };
-        match s.state {
+        match state {
             WalletState::Starting => {
                 view! { <p class="hint">{tr!("home.starting")}</p> }.into_any()
             }

@@ -22,11 +22,14 @@ function files(dir) {
   });
 }
 
-/** Files fetched before the first screen, by kind; the KDF worker loads only at unlock and the
+/** Files fetched before the first screen, by kind; the engine's worker loads beside it (started
+ * by the page module, while the first screen shows), the KDF worker only at unlock and the
  * service worker in the background, so they are reported apart. */
 function sizes(dist) {
   const all = files(dist).filter((f) => !f.endsWith("sw.js"));
-  const lazy = (f) => f.includes("kdf-worker");
+  const engine = (f) => f.includes("engine-worker");
+  const kdf = (f) => f.includes("kdf-worker");
+  const lazy = (f) => engine(f) || kdf(f);
   const measure = (kind, picked) => {
     let raw = 0, gz = 0, br = 0;
     for (const f of picked) {
@@ -41,7 +44,8 @@ function sizes(dist) {
     measure(kind, all.filter((f) => extname(f) === kind && !lazy(f))));
   const total = rows.reduce((a, r) => ({ kind: "first screen total", raw: a.raw + r.raw, gz: a.gz + r.gz, br: a.br + r.br }),
     { raw: 0, gz: 0, br: 0 });
-  return [...rows, total, measure("KDF worker (at unlock)", all.filter(lazy))];
+  return [...rows, total, measure("engine module (worker)", all.filter(engine)),
+    measure("KDF worker (at unlock)", all.filter(kdf))];
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
@@ -103,6 +107,33 @@ async function phoneTimes(browser, url) {
     await context.close();
   }
   return { paint, ready, bytes };
+}
+
+/** Cold start to "unlocked Home with balance" under phone conditions, the passphrase typed as
+ * soon as the unlock form shows: a wallet on the device, nothing cached (HTTP cache, service
+ * worker and its caches cleared), so the page and engine modules both cross the slow link. */
+async function phoneUnlock(browser, url) {
+  const times = [];
+  for (let i = 0; i < RUNS; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await restoreFromWords(page, url);
+    await page.evaluate(async () => {
+      for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
+      for (const k of await caches.keys()) await caches.delete(k);
+    });
+    const cdp = await emulatePhone(context, page);
+    await cdp.send("Network.clearBrowserCache");
+    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+    const t0 = Date.now();
+    await page.goto(url);
+    await page.getByLabel("Passphrase").fill(PASS);
+    await page.getByRole("button", { name: "Unlock", exact: true }).click();
+    await page.getByRole("button", { name: "Lock", exact: true }).waitFor({ timeout: 120_000 });
+    times.push(Date.now() - t0);
+    await context.close();
+  }
+  return times;
 }
 
 /** Unlock with the shipped KDF parameters: time from submit to unlocked, and the longest
@@ -201,6 +232,8 @@ try {
   console.log(`  first paint              median ${median(phone.paint).toFixed(0)} ms   [${phone.paint.map((x) => x.toFixed(0)).join(", ")}]`);
   console.log(`  first screen (ready)     median ${median(phone.ready).toFixed(0)} ms   [${phone.ready.map((x) => x.toFixed(0)).join(", ")}]`);
   console.log(`  transferred before ready ${kb(phone.bytes)} KB`);
+  const toHome = await phoneUnlock(browser, stack.app);
+  console.log(`  cold to unlocked Home    median ${median(toHome)} ms   [${toHome.join(", ")}] (a wallet on the device, passphrase typed at once)`);
   const unlock = await unlockTimes(browser, stack.app);
   console.log(`\nUnlock (Argon2id m=64 MiB t=3 p=1, in a Web Worker), ${RUNS} runs`);
   console.log(`  submit -> unlocked        median ${median(unlock.times)} ms   [${unlock.times.join(", ")}]`);

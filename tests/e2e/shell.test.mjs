@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { appReady, controlled, launchProfile } from "../support/stack.mjs";
-import { useStack } from "../support/wallet.mjs";
+import { restoreFromWords, useStack } from "../support/wallet.mjs";
 
 describe("app shell and PWA", () => {
   const env = useStack({ copyDist: true }); // the update test edits its own copy of dist/
@@ -164,6 +164,24 @@ describe("app shell and PWA", () => {
     // Reload brings the app back (the trigger was one-shot).
     await Promise.all([page.waitForEvent("load"), page.getByTestId("crash-reload").click()]);
     await appReady(page);
+    assert.equal(await page.getByTestId("crash-screen").count(), 0);
+    await context.close();
+  });
+
+  test("an engine that dies shows 'Flash stopped' at once, never a frozen screen; reload brings it back", async () => {
+    const context = await env.browser.newContext();
+    const page = await context.newPage();
+    const engines = [];
+    page.on("worker", (w) => { if (new URL(w.url()).pathname === "/engine-worker_loader.js") engines.push(w); });
+    await restoreFromWords(page, env.stack.app);
+    assert.equal(engines.length, 1, "one engine worker, started by the page");
+    // What the page sees when the engine's worker dies: an uncaught error there.
+    await engines[0].evaluate(() => { setTimeout(() => { throw new Error("the engine died on purpose"); }); });
+    await page.getByTestId("crash-screen").waitFor();
+    assert.match(await page.getByTestId("crash-details").textContent(), /the engine stopped/);
+    await Promise.all([page.waitForEvent("load"), page.getByTestId("crash-reload").click()]);
+    await appReady(page);
+    await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
     assert.equal(await page.getByTestId("crash-screen").count(), 0);
     await context.close();
   });

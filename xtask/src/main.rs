@@ -20,6 +20,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   test           fmt, clippy (native + wasm32), native tests, browser tests, end-to-end tests
   bench          sizes (raw/gzip/brotli), cold/warm load, unlock and eCash receive times in headless Chromium
   dist           build the release PWA into dist/
+  sizes          the page and engine modules' code by crate, from the last dist build
   fuzz [target] [--secs N] [--execs N]
                  fuzz every parser of outside input (default 10 s per target; `--list` names them)";
 
@@ -32,6 +33,11 @@ fn main() -> ExitCode {
         Some("dev") => dev(&root, &args[1..]),
         Some("test") => test(&root),
         Some("bench") => bench(&root),
+        // The code-by-crate lists of the last `dist` build, without the browser runs.
+        Some("sizes") => {
+            print_code_by_crate(&root);
+            Ok(())
+        }
         Some("fuzz") => fuzz(&root, &args[1..]),
         _ => {
             eprintln!("{USAGE}");
@@ -122,7 +128,16 @@ fn engine_crates(tree: &str) -> Vec<&str> {
 
 /// The app module's code by crate (top 15), from wasm-bindgen's output before wasm-opt.
 fn print_code_by_crate(root: &Path) {
-    let path = target_dir(root).join("wasm-bindgen/release/flash-web_bg.wasm");
+    for (module, file) in [
+        ("page module", "flash-web_bg.wasm"),
+        ("engine module", "engine-worker_bg.wasm"),
+    ] {
+        print_module_by_crate(root, module, file);
+    }
+}
+
+fn print_module_by_crate(root: &Path, module: &str, file: &str) {
+    let path = target_dir(root).join("wasm-bindgen/release").join(file);
     let Some(sizes) = std::fs::read(&path)
         .ok()
         .and_then(|w| wasm_size::by_crate(&w))
@@ -131,7 +146,7 @@ fn print_code_by_crate(root: &Path) {
         return;
     };
     let total: usize = sizes.iter().map(|(_, n)| n).sum();
-    println!("\napp module, code by crate (before wasm-opt; {total} bytes of code):");
+    println!("\n{module}, code by crate (before wasm-opt; {total} bytes of code):");
     for (name, bytes) in sizes.iter().take(15) {
         let share = if total == 0 {
             0.0

@@ -50,7 +50,7 @@ extern "C" {
 }
 
 /// The database name the app uses.
-pub const DB_NAME: &str = "flash-web";
+pub const DB_NAME: &str = crate::storage::DB_NAME;
 
 /// The connection, closed when the last handle goes: an open connection would block deleting
 /// or upgrading the database (another tab's migration, "erase this device") indefinitely.

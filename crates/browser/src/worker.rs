@@ -1,12 +1,12 @@
-//! The engine's worker, from the page's side. `index.html` starts the worker with an inline
-//! script before any wasm arrives, so the engine module downloads and compiles while the page
-//! module does; the worker then waits, touching nothing, until it is handed a port
+//! The engine's worker, from the page's side. The page module starts the worker first thing
+//! ([`preload`]), so the engine module downloads and compiles while the first screen renders;
+//! the worker then waits, touching nothing, until it is handed a port
 //! (`crates/engine-worker`). [`start_engine`] takes that worker (or starts one), hands it the
 //! port once it says it is ready, and returns the [`RemoteHandle`] the UI keeps. A worker
 //! that dies (a panic, out of memory, killed by the browser) is reported once, the handle
 //! answers [`flash_api::EngineError::Stopped`] from then on, and the worker is terminated.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Array, Reflect};
@@ -18,29 +18,71 @@ use crate::remote::RemoteHandle;
 /// The worker's loader, emitted by trunk (`data-type="worker" data-loader-shim`).
 pub const ENGINE_URL: &str = "/engine-worker_loader.js";
 
-/// Where `index.html`'s inline script leaves the worker it started, with what the worker said
-/// before the page module was there to hear it (`early`).
-const EARLY: &str = "flashEngine";
-
 /// What the worker says outside the protocol, on its own global channel.
 const READY: &str = "ready";
 /// Prefix of the worker's last words when it panics (details already scrubbed).
 pub const CRASHED: &str = "crashed:";
 
-/// The worker the inline script started, if any (taken: only one page module uses it).
-fn take_early() -> Option<(web_sys::Worker, Array)> {
-    let global = js_sys::global();
-    let key = JsValue::from_str(EARLY);
-    let worker = Reflect::get(&global, &key)
-        .ok()?
-        .dyn_into::<web_sys::Worker>()
-        .ok()?;
-    let _ = Reflect::set(&global, &key, &JsValue::UNDEFINED);
-    let early = Reflect::get(&worker, &JsValue::from_str("early"))
+/// A worker started by [`preload`], with what it said before [`start_engine`] listened.
+struct Early {
+    worker: web_sys::Worker,
+    said: Rc<RefCell<Vec<JsValue>>>,
+    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+thread_local! {
+    static EARLY: RefCell<Option<Early>> = const { RefCell::new(None) };
+}
+
+/// Starts the engine's worker now, so its module downloads and compiles while the first
+/// screen renders and the user types (it does nothing until [`start_engine`] hands it a
+/// port). Called first thing by the page module: after the page's own module has arrived, so
+/// the two never share a slow link and the first screen is not delayed by the engine.
+pub fn preload() {
+    let Ok(worker) = web_sys::Worker::new(ENGINE_URL) else {
+        return; // start_engine tries again and reports it
+    };
+    let said: Rc<RefCell<Vec<JsValue>>> = Rc::default();
+    let on_message = {
+        let said = said.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            said.borrow_mut().push(e.data())
+        })
+    };
+    let on_error = {
+        let said = said.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            said.borrow_mut()
+                .push(JsValue::from_str(&format!("{CRASHED}{}", error_text(&e))))
+        })
+    };
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    EARLY.with(|e| {
+        *e.borrow_mut() = Some(Early {
+            worker,
+            said,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
+    });
+}
+
+/// What a worker's `error` event says, scrubbed.
+fn error_text(e: &web_sys::Event) -> String {
+    let message = Reflect::get(e, &JsValue::from_str("message"))
         .ok()
-        .and_then(|e| e.dyn_into::<Array>().ok())
-        .unwrap_or_default();
-    Some((worker, early))
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| "the engine could not load".into());
+    crate::panic::scrub(&format!("the engine stopped: {message}"))
+}
+
+/// The worker [`preload`] started, if any (taken: one engine per page).
+fn take_early() -> Option<(web_sys::Worker, Vec<JsValue>)> {
+    let early = EARLY.with(|e| e.borrow_mut().take())?;
+    let said = early.said.borrow_mut().drain(..).collect();
+    Some((early.worker.clone(), said))
 }
 
 /// Starts (or adopts) the engine's worker and connects to it. `on_stopped(details)` runs once
@@ -57,7 +99,7 @@ pub fn start_engine(on_stopped: impl Fn(String) + 'static) -> RemoteHandle {
     let (worker, early) = match take_early() {
         Some(found) => found,
         None => match web_sys::Worker::new(ENGINE_URL) {
-            Ok(w) => (w, Array::new()),
+            Ok(w) => (w, Vec::new()),
             Err(_) => {
                 handle.disconnect();
                 on_stopped("this browser cannot start the engine's worker".into());
@@ -93,8 +135,8 @@ pub fn start_engine(on_stopped: impl Fn(String) + 'static) -> RemoteHandle {
             }
         }
     };
-    // Replace the inline script's handlers first, then replay what they kept: all of it runs
-    // in this one turn, so nothing the worker says falls between the two.
+    // Replace preload's handlers first, then replay what they kept: all of it runs in this
+    // one turn, so nothing the worker says falls between the two.
     let on_message = {
         let hear = hear.clone();
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
@@ -103,21 +145,13 @@ pub fn start_engine(on_stopped: impl Fn(String) + 'static) -> RemoteHandle {
     };
     let on_error = {
         let stop = stop.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let message = Reflect::get(&e, &JsValue::from_str("message"))
-                .ok()
-                .and_then(|m| m.as_string())
-                .unwrap_or_default();
-            stop(crate::panic::scrub(&format!(
-                "the engine stopped: {message}"
-            )));
-        })
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| stop(error_text(&e)))
     };
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_message.forget(); // for the page's life
     on_error.forget();
-    for said in early.iter() {
+    for said in early {
         hear(said);
     }
 

@@ -152,3 +152,140 @@ async fn a_page_of_another_version_is_not_answered() {
     page.close();
     drop(on_message);
 }
+
+/// Posts protocol messages on `port` and collects what comes back, as a page of this build
+/// would, without a `RemoteHandle` (to see exactly what crosses).
+struct RawPage {
+    port: web_sys::MessagePort,
+    rx: futures::channel::mpsc::UnboundedReceiver<Vec<u8>>,
+    _on_message: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+impl RawPage {
+    fn on(port: web_sys::MessagePort) -> Self {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
+        let on_message = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |e: web_sys::MessageEvent| {
+                use wasm_bindgen::JsCast;
+                if let Ok(a) = e.data().dyn_into::<js_sys::Uint8Array>() {
+                    let _ = tx.unbounded_send(a.to_vec());
+                }
+            },
+        );
+        port.set_onmessage(Some(wasm_bindgen::JsCast::unchecked_ref(
+            on_message.as_ref(),
+        )));
+        port.start();
+        Self {
+            port,
+            rx,
+            _on_message: on_message,
+        }
+    }
+
+    fn send(&self, m: &flash_api::protocol::ToEngine) {
+        let bytes = flash_api::protocol::encode(m).unwrap();
+        self.port
+            .post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
+            .unwrap();
+    }
+
+    async fn next<T: serde::de::DeserializeOwned>(&mut self) -> T {
+        use futures::StreamExt;
+        flash_api::protocol::decode(&self.rx.next().await.unwrap()).unwrap()
+    }
+
+    /// The next answer, skipping events.
+    async fn answer(
+        &mut self,
+    ) -> (
+        u32,
+        Result<flash_api::protocol::Answer, flash_api::EngineError>,
+    ) {
+        use flash_api::protocol::FromEngine;
+        loop {
+            if let FromEngine::Answer { id, result } = self.next().await {
+                return (id, result);
+            }
+        }
+    }
+}
+
+/// A request the page stopped waiting for is dropped on the engine's side too: no answer
+/// comes for it (a poll for an invoice the user left does not run on forever).
+#[wasm_bindgen_test]
+async fn a_cancelled_request_gets_no_answer() {
+    use flash_api::protocol::{FromEngine, Request, Secret, ToEngine, VERSION};
+    let mut page = RawPage::on(engine_served("flash-test-remote-cancel").await);
+    page.send(&ToEngine::Hello { version: VERSION });
+    let hello: FromEngine = page.next().await;
+    assert_eq!(hello, FromEngine::Hello { version: VERSION });
+    // An unlock reads IndexedDB before it answers, so the cancel (sent in the same turn)
+    // arrives while it runs.
+    page.send(&ToEngine::Ask {
+        id: 6,
+        request: Request::Unlock {
+            passphrase: Secret::new(b"whatever"),
+        },
+    });
+    page.send(&ToEngine::Cancel { id: 6 });
+    page.send(&ToEngine::Ask {
+        id: 7,
+        request: Request::Status,
+    });
+    let (id, _) = page.answer().await;
+    assert_eq!(id, 7, "the cancelled request 6 was not answered");
+}
+
+/// A page that drops a request before its answer tells the engine to stop waiting too.
+#[wasm_bindgen_test]
+async fn dropping_a_request_sends_a_cancel() {
+    use flash_api::protocol::{Request, ToEngine, VERSION};
+    use flash_browser::remote::RemoteHandle;
+    let channel = web_sys::MessageChannel::new().unwrap();
+    let mut engine_side = RawPage::on(channel.port2());
+    let remote = RemoteHandle::connect(channel.port1());
+    let hello: ToEngine = engine_side.next().await;
+    assert_eq!(hello, ToEngine::Hello { version: VERSION });
+    {
+        let asked = Box::pin(remote.ask(Request::Status));
+        // Polled once (so it is sent), then dropped unanswered.
+        let _ = futures::poll!(asked);
+    }
+    let ask: ToEngine = engine_side.next().await;
+    let ToEngine::Ask { id, .. } = ask else {
+        panic!("the request first: {ask:?}");
+    };
+    let cancel: ToEngine = engine_side.next().await;
+    assert_eq!(cancel, ToEngine::Cancel { id });
+    remote.disconnect();
+}
+
+/// Fencing crosses to the engine's side ahead of any request: once it has, that side's
+/// IndexedDB writes are refused; unfenced, they land again.
+#[wasm_bindgen_test]
+async fn fencing_reaches_the_engines_writes() {
+    use flash_browser::remote::RemoteHandle;
+    let remote = RemoteHandle::connect(engine_served("flash-test-remote-fence").await);
+    let name = "flash-test-remote-fence-probe";
+    let _ = IdbStore::delete(name).await;
+    let probe = IdbStore::open(name).await.unwrap();
+    let put = || {
+        vec![flash_core::store::Op::Put {
+            table: "records",
+            key: "k".into(),
+            value: vec![1],
+        }]
+    };
+    use flash_core::store::Store;
+    remote.fence(true);
+    remote.status().await.unwrap(); // answered after the fence, which came first
+    let refused = probe.write(put()).await;
+    remote.fence(false);
+    remote.status().await.unwrap();
+    assert!(refused.is_err(), "a fenced engine's write landed");
+    probe.write(put()).await.expect("unfenced, it writes again");
+    drop(probe);
+    remote.disconnect();
+    IdbStore::delete(name).await.unwrap();
+}
