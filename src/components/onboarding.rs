@@ -55,9 +55,14 @@ pub fn Onboarding() -> impl IntoView {
                     <input type="checkbox" prop:checked=long on:change=move |ev| long.set(event_target_checked(&ev)) />
                     {tr!("onboarding.long_phrase")}
                 </label>
-                <button type="button" on:click=move |_| { error.set(None); create.dispatch(if long.get_untracked() { 24 } else { 12 }); }>
+                <button type="button" disabled=move || create.pending().get()
+                    on:click=move |_| { error.set(None); create.dispatch(if long.get_untracked() { 24 } else { 12 }); }>
                     {tr!("onboarding.create")}
                 </button>
+                // The engine may still be loading on a slow link: say the words are coming.
+                <Show when=move || create.pending().get()>
+                    <p role="status" class="hint" data-testid="words-preparing">{tr!("onboarding.preparing")}</p>
+                </Show>
                 <button type="button" class="secondary" on:click=move |_| { error.set(None); step.set(Step::Restore) }>
                     {tr!("onboarding.restore")}
                 </button>

@@ -12,6 +12,8 @@ async function createWallet(page, app) {
   await page.goto(app);
   await appReady(page);
   await page.getByRole("button", { name: "Create a new wallet" }).click();
+  // The words come from the engine, which may still be loading in its worker.
+  await page.getByTestId("recovery-words").locator("li").first().waitFor();
   const words = await page.getByTestId("recovery-words").locator("li").allTextContents();
   assert.equal(words.length, 12);
   await page.getByRole("button", { name: "I have written them down" }).click();

@@ -123,6 +123,8 @@ struct Shared {
     last: RefCell<Option<Event>>,
     version: Cell<Option<u16>>,
     closed: Cell<bool>,
+    /// Runs when the engine says hello with another version (see [`RemoteHandle::on_other_version`]).
+    on_other_version: RefCell<Option<Rc<dyn Fn(u16)>>>,
 }
 
 /// The port's message handler, unhooked when the last clone of the handle goes (a message
@@ -174,7 +176,13 @@ impl RemoteHandle {
                             .retain(|l| l.unbounded_send(event.clone()).is_ok());
                         *shared.last.borrow_mut() = Some(event);
                     }
-                    Ok(FromEngine::Hello { version: v }) => shared.version.set(Some(v)),
+                    Ok(FromEngine::Hello { version: v }) => {
+                        shared.version.set(Some(v));
+                        let hook = shared.on_other_version.borrow().clone();
+                        if let (true, Some(hook)) = (v != VERSION, hook) {
+                            hook(v);
+                        }
+                    }
                     Err(_) => {}
                 }
             })
@@ -222,6 +230,13 @@ impl RemoteHandle {
         if !self.shared.closed.get() {
             post(&self.port, &ToEngine::Fence { on });
         }
+    }
+
+    /// Runs `hook(version)` if the engine turns out to be of another build (its every answer
+    /// would be `Stopped`): the page can say so and offer a reload instead of failing each
+    /// action one by one. Set before the engine's hello arrives (right after `connect`).
+    pub fn on_other_version(&self, hook: impl Fn(u16) + 'static) {
+        *self.shared.on_other_version.borrow_mut() = Some(Rc::new(hook));
     }
 
     /// The engine's protocol version, once it has said hello (`None` before).

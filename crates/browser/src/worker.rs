@@ -155,6 +155,15 @@ pub fn start_engine(on_stopped: impl Fn(String) + 'static) -> RemoteHandle {
         hear(said);
     }
 
+    // An engine of another build (a deploy between loading the page and its worker) cannot
+    // be talked to: say so once and offer the reload, rather than failing every action.
+    let other = stop.clone();
+    handle.on_other_version(move |v| {
+        other(format!(
+            "the engine is of another version ({v}, this page speaks {}); reload to carry on",
+            flash_api::protocol::VERSION
+        ))
+    });
     // A tab that loses the wallet to another fences the engine's writes at once.
     let fencing = handle.clone();
     crate::tabs::set_fence(move |on| fencing.fence(on));

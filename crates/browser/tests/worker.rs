@@ -289,3 +289,31 @@ async fn fencing_reaches_the_engines_writes() {
     remote.disconnect();
     IdbStore::delete(name).await.unwrap();
 }
+
+/// An engine of another build is noticed at its hello, once, so the page can offer a reload
+/// instead of failing every action with "stopped".
+#[wasm_bindgen_test]
+async fn an_engine_of_another_version_is_reported_at_its_hello() {
+    use flash_api::protocol::{encode, FromEngine, ToEngine, VERSION};
+    use flash_browser::remote::RemoteHandle;
+    let channel = web_sys::MessageChannel::new().unwrap();
+    let mut engine_side = RawPage::on(channel.port2());
+    let remote = RemoteHandle::connect(channel.port1());
+    let (tx, mut rx) = futures::channel::mpsc::unbounded::<u16>();
+    remote.on_other_version(move |v| {
+        let _ = tx.unbounded_send(v);
+    });
+    let hello: ToEngine = engine_side.next().await;
+    assert_eq!(hello, ToEngine::Hello { version: VERSION });
+    let bytes = encode(&FromEngine::Hello {
+        version: VERSION + 1,
+    })
+    .unwrap();
+    engine_side
+        .port
+        .post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
+        .unwrap();
+    use futures::StreamExt;
+    assert_eq!(rx.next().await, Some(VERSION + 1));
+    remote.disconnect();
+}
