@@ -183,6 +183,11 @@ pub fn App() -> impl IntoView {
     });
     let become_owner = move || {
         if engine.with_value(Option::is_none) {
+            // Owning it only now (another tab had it): the guess made at load may be stale
+            // (that tab may have made a wallet since), so wait for the engine's own word.
+            if tab.get_untracked() != TabState::Checking {
+                status.0.set(None);
+            }
             engine.set_value(Some(start_engine(status)));
         }
         tab.set(TabState::Owner);

@@ -83,6 +83,7 @@ impl UserMessage for EngineError {
     fn user_message(&self) -> String {
         match self {
             EngineError::Stopped => crate::t_now!("errors.stopped"),
+            EngineError::Interrupted => crate::t_now!("errors.interrupted"),
             EngineError::Locked => crate::t_now!("errors.locked"),
             EngineError::WeakPassphrase(w) => weakness_text(*w),
             EngineError::Mnemonic(e) => e.user_message(),

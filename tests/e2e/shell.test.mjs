@@ -172,7 +172,7 @@ describe("app shell and PWA", () => {
     const context = await env.browser.newContext();
     const page = await context.newPage();
     const engines = [];
-    page.on("worker", (w) => { if (new URL(w.url()).pathname === "/engine-worker_loader.js") engines.push(w); });
+    page.on("worker", (w) => { if (new URL(w.url()).pathname === "/engine-loader.js") engines.push(w); });
     await restoreFromWords(page, env.stack.app);
     assert.equal(engines.length, 1, "one engine worker, started by the page");
     // What the page sees when the engine's worker dies: an uncaught error there.
@@ -183,6 +183,17 @@ describe("app shell and PWA", () => {
     await appReady(page);
     await page.getByRole("heading", { name: "Unlock your wallet" }).waitFor();
     assert.equal(await page.getByTestId("crash-screen").count(), 0);
+    await context.close();
+  });
+
+  test("an engine module that cannot load is reported as stopped, not waited for", async () => {
+    const context = await env.browser.newContext();
+    const page = await context.newPage();
+    // What a broken deploy or a phone out of memory looks like to the worker: no module.
+    await page.route("**/engine-worker_bg.wasm", (route) => route.fulfill({ status: 404, body: "gone" }));
+    await page.goto(env.stack.app);
+    await page.getByTestId("crash-screen").waitFor();
+    assert.match(await page.getByTestId("crash-details").textContent(), /the engine could not load/);
     await context.close();
   });
 

@@ -178,7 +178,7 @@ describe("key vault", () => {
     const refuse = `IDBFactory.prototype.open = function () {
       throw new DOMException("The user denied permission to access the database.", "InvalidStateError");
     };`;
-    await page.route("**/engine-worker_loader.js", async (route) => {
+    await page.route("**/engine-loader.js", async (route) => {
       const original = await route.fetch();
       await route.fulfill({ response: original, body: refuse + (await original.text()) });
     });

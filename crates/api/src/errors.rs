@@ -172,4 +172,8 @@ pub enum EngineError {
     /// An eCash operation failed.
     #[error(transparent)]
     Ecash(#[from] EcashError),
+    /// The engine stopped while this was running (its worker died): it may or may not have
+    /// happened. Never said of a request the engine had not started.
+    #[error("Flash stopped while this was running, so it may have gone through; reload, then check Activity before trying again")]
+    Interrupted,
 }

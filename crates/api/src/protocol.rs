@@ -260,9 +260,39 @@ pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, CodecError> 
     }
 }
 
+/// The id of an `Ask` that does not decode as a whole (a page whose request shape this build
+/// does not know), so the engine can still answer it `Stopped` instead of leaving the page
+/// waiting for ever. `None` for anything else.
+pub fn asked_id(bytes: &[u8]) -> Option<u32> {
+    // `ToEngine::Ask` is variant 1; its first field is the id (both varints).
+    match postcard::take_from_bytes::<(u32, u32)>(bytes) {
+        Ok(((1, id), _)) => Some(id),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn an_unreadable_ask_still_gives_its_id() {
+        let mut bytes = encode(&ToEngine::Ask {
+            id: 300,
+            request: Request::Status,
+        })
+        .unwrap()
+        .to_vec();
+        assert_eq!(asked_id(&bytes), Some(300));
+        bytes.push(0xff); // now it does not decode as a whole
+        assert!(decode::<ToEngine>(&bytes).is_err());
+        assert_eq!(asked_id(&bytes), Some(300));
+        assert_eq!(
+            asked_id(&encode(&ToEngine::Cancel { id: 3 }).unwrap()),
+            None
+        );
+        assert_eq!(asked_id(&[]), None);
+    }
     use super::*;
 
     #[test]

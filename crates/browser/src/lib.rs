@@ -24,6 +24,8 @@ pub mod sw;
 pub mod tabs;
 pub mod timer;
 pub mod worker;
+#[cfg(feature = "engine")]
+pub mod writer;
 
 pub use clock::BrowserClock;
 #[cfg(feature = "engine")]

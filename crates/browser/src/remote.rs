@@ -65,8 +65,13 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
                 greeted.set(version == VERSION);
                 post(&answering, &FromEngine::Hello { version: VERSION });
             }
-            // Fencing comes first, whatever the version: it only ever stops writes.
-            Ok(ToEngine::Fence { on }) => crate::idb::fence_writes(on),
+            // Fencing stops writes at once, whatever the version (only the page holds this
+            // port). Unfencing takes the writer lock back first (`writer`): the page got the
+            // wallet back, and this worker must be the only engine writing again.
+            Ok(ToEngine::Fence { on: true }) => crate::idb::fence_writes(true),
+            Ok(ToEngine::Fence { on: false }) => {
+                wasm_bindgen_futures::spawn_local(crate::writer::take())
+            }
             Ok(ToEngine::Cancel { id }) => {
                 if let Some(abort) = running.borrow_mut().remove(&id) {
                     abort.abort();
@@ -105,13 +110,27 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
                     }
                 });
             }
-            Err(_) => {}
+            // A request of a shape this build does not know: answered, never left hanging.
+            Err(_) => {
+                if let Some(id) = flash_api::protocol::asked_id(&bytes) {
+                    post(
+                        &answering,
+                        &FromEngine::Answer {
+                            id,
+                            result: Err(EngineError::Stopped),
+                        },
+                    );
+                }
+            }
         }
     });
     port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // for the port's life
     port.start();
 }
+
+/// What runs when the engine is of another build.
+type VersionHook = Rc<dyn Fn(u16)>;
 
 /// What the page side keeps between messages.
 #[derive(Default)]
@@ -124,7 +143,7 @@ struct Shared {
     version: Cell<Option<u16>>,
     closed: Cell<bool>,
     /// Runs when the engine says hello with another version (see [`RemoteHandle::on_other_version`]).
-    on_other_version: RefCell<Option<Rc<dyn Fn(u16)>>>,
+    on_other_version: RefCell<Option<VersionHook>>,
 }
 
 /// The port's message handler, unhooked when the last clone of the handle goes (a message
@@ -286,12 +305,18 @@ impl RemoteHandle {
         Ok(rx)
     }
 
-    /// Stops talking: every open request and every later one answers
-    /// [`EngineError::Stopped`], event streams end (the engine's worker died or was replaced).
+    /// Stops talking: every open request answers [`EngineError::Interrupted`] (it may have
+    /// happened), every later one [`EngineError::Stopped`], event streams end (the engine's
+    /// worker died or was replaced).
     pub fn disconnect(&self) {
         self.shared.closed.set(true);
         self.port.set_onmessage(None);
-        self.shared.waiting.borrow_mut().clear();
+        // Asked and not answered: the engine may have done it. Said so, never "nothing
+        // was changed" (a payment may have reached the mint).
+        let open: Vec<_> = self.shared.waiting.borrow_mut().drain().collect();
+        for (_, reply) in open {
+            let _ = reply.send(Err(EngineError::Interrupted));
+        }
         self.shared.listeners.borrow_mut().clear();
         self.port.close();
     }

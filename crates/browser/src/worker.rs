@@ -15,8 +15,9 @@ use wasm_bindgen::JsCast;
 
 use crate::remote::RemoteHandle;
 
-/// The worker's loader, emitted by trunk (`data-type="worker" data-loader-shim`).
-pub const ENGINE_URL: &str = "/engine-worker_loader.js";
+/// The worker's script (`public/engine-loader.js`): loads trunk's worker build of
+/// `crates/engine-worker` and reports a failed load, which trunk's own shim would swallow.
+pub const ENGINE_URL: &str = "/engine-loader.js";
 
 /// What the worker says outside the protocol, on its own global channel.
 const READY: &str = "ready";
@@ -131,7 +132,8 @@ pub fn start_engine(on_stopped: impl Fn(String) + 'static) -> RemoteHandle {
                     stop("the engine's worker could not be reached".into());
                 }
             } else if let Some(details) = text.strip_prefix(CRASHED) {
-                stop(details.to_string());
+                // Scrubbed here too: the loader's plain-JS reports are not.
+                stop(crate::panic::scrub(details));
             }
         }
     };

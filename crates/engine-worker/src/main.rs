@@ -36,7 +36,12 @@ mod worker {
                 return;
             };
             started.set(true);
-            flash_browser::remote::serve(flash_browser::start_engine(), port);
+            // The writer lock first: from here on, an engine started by another tab fences
+            // this one's writes on this thread, the moment it starts.
+            wasm_bindgen_futures::spawn_local(async move {
+                flash_browser::writer::take().await;
+                flash_browser::remote::serve(flash_browser::start_engine(), port);
+            });
         });
         scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget(); // for the worker's life
