@@ -10,8 +10,9 @@ import { PASS, restoreFromWords } from "../support/wallet.mjs";
 import { Wallet, getEncodedToken } from "@cashu/cashu-ts";
 
 const RUNS = Number(process.env.BENCH_RUNS || 7);
-const BUDGET_BROTLI_KB = 500;
-const BUDGET_COLD_MS = 500;
+const BUDGET_BROTLI_KB = 250; // issue 9: the whole first screen
+const BUDGET_ENGINE_BROTLI_KB = 700; // issue 9: the engine's module
+const BUDGET_COLD_MS = 300; // issue 9: cold on loopback
 const BUDGET_PHONE_PAINT_MS = 600;
 const BUDGET_PHONE_READY_MS = 1600;
 
@@ -26,8 +27,9 @@ function files(dir) {
  * by the page module, while the first screen shows), the KDF worker only at unlock and the
  * service worker in the background, so they are reported apart. */
 function sizes(dist) {
-  const all = files(dist).filter((f) => !f.endsWith("sw.js"));
-  const engine = (f) => f.includes("engine-worker");
+  // The .br/.gz copies beside each file are the same bytes again: measured from the originals.
+  const all = files(dist).filter((f) => !f.endsWith("sw.js") && !/\.(br|gz)$/.test(f));
+  const engine = (f) => f.includes("engine-worker") || f.endsWith("engine-loader.js");
   const kdf = (f) => f.includes("kdf-worker");
   const lazy = (f) => engine(f) || kdf(f);
   const measure = (kind, picked) => {
@@ -244,7 +246,9 @@ try {
   console.log(`  cashu-ts 4.8 (Node 20)   median ${median(rx.cashuTs).toFixed(0)} ms   [${rx.cashuTs.map((x) => x.toFixed(0)).join(", ")}]`);
   console.log(`  ratio Flash / cashu-ts   ${(median(rx.flash) / median(rx.cashuTs)).toFixed(2)}`);
   const totalBr = table.find((r) => r.kind === "first screen total").br / 1024;
-  console.log(`\nBudgets: brotli total ${totalBr.toFixed(1)} KB (budget ${BUDGET_BROTLI_KB} KB) ${totalBr <= BUDGET_BROTLI_KB ? "OK" : "OVER"}; ` +
+  const engineBr = table.find((r) => r.kind === "engine module (worker)").br / 1024;
+  console.log(`\nBudgets: first screen brotli ${totalBr.toFixed(1)} KB (budget ${BUDGET_BROTLI_KB} KB) ${totalBr <= BUDGET_BROTLI_KB ? "OK" : "OVER"}; ` +
+    `engine module brotli ${engineBr.toFixed(1)} KB (budget ${BUDGET_ENGINE_BROTLI_KB} KB) ${engineBr <= BUDGET_ENGINE_BROTLI_KB ? "OK" : "OVER"}; ` +
     `cold median ${median(cold).toFixed(0)} ms (budget ${BUDGET_COLD_MS} ms) ${median(cold) <= BUDGET_COLD_MS ? "OK" : "OVER"}; ` +
     `phone: first paint ${median(phone.paint).toFixed(0)} ms (budget ${BUDGET_PHONE_PAINT_MS}) ${median(phone.paint) <= BUDGET_PHONE_PAINT_MS ? "OK" : "OVER"}, ` +
     `first screen ${median(phone.ready).toFixed(0)} ms (budget ${BUDGET_PHONE_READY_MS}) ${median(phone.ready) <= BUDGET_PHONE_READY_MS ? "OK" : "OVER"}`);
