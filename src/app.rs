@@ -197,6 +197,7 @@ pub fn App() -> impl IntoView {
             Claim::Owner => become_owner(),
             Claim::Elsewhere => {
                 tab.set(TabState::Elsewhere);
+                flash_browser::worker::discard_preloaded();
                 // When the other tab closes, this one carries on by itself.
                 tabs::wait_for(become_owner, on_lost);
             }

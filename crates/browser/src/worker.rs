@@ -86,6 +86,14 @@ fn take_early() -> Option<(web_sys::Worker, Vec<JsValue>)> {
     Some((early.worker.clone(), said))
 }
 
+/// Lets the preloaded worker go: another tab runs the engine, and an idle engine module per
+/// tab costs memory on a phone. If this tab takes over later, [`start_engine`] starts one.
+pub fn discard_preloaded() {
+    if let Some((worker, _)) = take_early() {
+        worker.terminate();
+    }
+}
+
 /// Starts (or adopts) the engine's worker and connects to it. `on_stopped(details)` runs once
 /// if the worker dies or cannot start; `details` is safe to show (scrubbed by the worker).
 pub fn start_engine(on_stopped: impl Fn(String) + 'static) -> RemoteHandle {

@@ -838,9 +838,12 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 }
             }
             Command::NewPhrase(words, reply) => {
-                let result = keys::generate(words, &self.random)
-                    .map(|m| Zeroizing::new(m.to_string()))
-                    .map_err(EngineError::from);
+                // Only where a wallet can be made: fresh words beside an existing wallet
+                // (a page that guessed wrong) would read as that wallet's words.
+                let result = self
+                    .empty_store()
+                    .and_then(|_| keys::generate(words, &self.random).map_err(EngineError::from))
+                    .map(|m| Zeroizing::new(m.to_string()));
                 let _ = reply.send(result);
             }
             Command::Setup {

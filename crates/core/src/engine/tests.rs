@@ -59,6 +59,11 @@ fn create_lock_unlock_and_restore_give_the_same_identity() {
         pool.run_until(handle.status()).unwrap().state,
         WalletState::Unlocked
     );
+    assert_eq!(
+        pool.run_until(handle.new_phrase(12)).map(|_| ()),
+        Err(EngineError::Vault(VaultError::AlreadyExists)),
+        "no fresh words beside an existing wallet"
+    );
     pool.run_until(handle.lock()).unwrap();
     assert_eq!(pool.run_until(handle.identity()), Err(EngineError::Locked));
     assert_eq!(
