@@ -193,7 +193,7 @@ describe("app shell and PWA", () => {
     await page.route("**/engine-worker_bg.wasm", (route) => route.fulfill({ status: 404, body: "gone" }));
     await page.goto(env.stack.app);
     await page.getByTestId("crash-screen").waitFor();
-    assert.match(await page.getByTestId("crash-details").textContent(), /the engine could not load/);
+    assert.match(await page.getByTestId("crash-details").textContent(), /the engine could not load: /);
     await context.close();
   });
 

@@ -68,7 +68,7 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
             // Fencing stops writes at once, whatever the version (only the page holds this
             // port). Unfencing takes the writer lock back first (`writer`): the page got the
             // wallet back, and this worker must be the only engine writing again.
-            Ok(ToEngine::Fence { on: true }) => crate::idb::fence_writes(true),
+            Ok(ToEngine::Fence { on: true }) => crate::writer::fence(),
             Ok(ToEngine::Fence { on: false }) => {
                 wasm_bindgen_futures::spawn_local(crate::writer::take())
             }
@@ -313,9 +313,15 @@ impl RemoteHandle {
         self.port.set_onmessage(None);
         // Asked and not answered: the engine may have done it. Said so, never "nothing
         // was changed" (a payment may have reached the mint).
+        // Before the engine's hello nothing was being served: those were never started.
+        let served = self.shared.version.get() == Some(VERSION);
         let open: Vec<_> = self.shared.waiting.borrow_mut().drain().collect();
         for (_, reply) in open {
-            let _ = reply.send(Err(EngineError::Interrupted));
+            let _ = reply.send(Err(if served {
+                EngineError::Interrupted
+            } else {
+                EngineError::Stopped
+            }));
         }
         self.shared.listeners.borrow_mut().clear();
         self.port.close();

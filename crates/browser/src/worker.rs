@@ -90,6 +90,9 @@ fn take_early() -> Option<(web_sys::Worker, Vec<JsValue>)> {
 /// tab costs memory on a phone. If this tab takes over later, [`start_engine`] starts one.
 pub fn discard_preloaded() {
     if let Some((worker, _)) = take_early() {
+        // Unhooked first: the handlers' closures are gone with the preload.
+        worker.set_onmessage(None);
+        worker.set_onerror(None);
         worker.terminate();
     }
 }

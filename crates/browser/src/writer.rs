@@ -7,6 +7,7 @@
 //! is all there is.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use futures::channel::oneshot;
 use js_sys::{Function, Object, Promise, Reflect};
@@ -36,6 +37,13 @@ fn request_fn() -> Option<(JsValue, Function)> {
     Some((locks, request))
 }
 
+/// Fences this worker's writes now (its page lost the wallet), and makes any take still
+/// waiting for its grant stale, so that grant cannot unfence it again.
+pub fn fence() {
+    TAKE.with(|t| t.set(t.get().wrapping_add(1)));
+    crate::idb::fence_writes(true);
+}
+
 /// Takes the writer lock from whichever engine holds it and resolves once this worker holds
 /// it, unfenced. When another engine takes it later, this worker's writes stop at once.
 pub async fn take() {
@@ -51,10 +59,11 @@ pub async fn take() {
     let options = Object::new();
     let _ = Reflect::set(&options, &JsValue::from_str("steal"), &JsValue::TRUE);
     let (granted, is_granted) = oneshot::channel::<()>();
-    let granted = RefCell::new(Some(granted));
+    let granted = Rc::new(RefCell::new(Some(granted)));
+    let on_grant = granted.clone();
     // Holds the lock for as long as its promise is pending: for ever, until stolen.
     let hold = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock: JsValue| {
-        if let Some(tx) = granted.borrow_mut().take() {
+        if let Some(tx) = on_grant.borrow_mut().take() {
             let _ = tx.send(());
         }
         Promise::new(&mut |_, _| {})
@@ -71,8 +80,14 @@ pub async fn take() {
         return;
     };
     wasm_bindgen_futures::spawn_local(async move {
-        // Settles only when the lock is taken from this worker (the hold never resolves).
+        // Settles only when the lock is taken from this worker (the hold never resolves),
+        // or when the browser refused the request outright (storage blocked): then there
+        // is no lock to hold, as where workers have none, and the take ends unfenced.
         let _ = JsFuture::from(held).await;
+        if let Some(never_granted) = granted.borrow_mut().take() {
+            let _ = never_granted.send(());
+            return;
+        }
         if TAKE.with(Cell::get) == this_take {
             crate::idb::fence_writes(true);
         }

@@ -229,9 +229,12 @@ async fn a_cancelled_request_gets_no_answer() {
         },
     });
     page.send(&ToEngine::Cancel { id: 6 });
+    // The same slow request again: answered in order, so 6 would come first if it ran on.
     page.send(&ToEngine::Ask {
         id: 7,
-        request: Request::Status,
+        request: Request::Unlock {
+            passphrase: Secret::new(b"whatever"),
+        },
     });
     let (id, _) = page.answer().await;
     assert_eq!(id, 7, "the cancelled request 6 was not answered");
@@ -355,12 +358,13 @@ async fn the_engine_that_takes_the_writer_lock_fences_the_one_before() {
     // Another holder steals it.
     let stolen = steal_writer_lock().await;
     let mut refused = Ok(());
-    for _ in 0..100 {
+    let deadline = BrowserClock.now_ms() + 10_000;
+    while BrowserClock.now_ms() < deadline {
         refused = probe.write(put()).await;
         if refused.is_err() {
             break;
         }
-        timer::sleep(0).await; // one turn for the browser to tell this worker
+        timer::sleep(0).await; // a turn for the browser to tell this worker
     }
     assert!(refused.is_err(), "writes went on after the lock was stolen");
     drop(stolen);
@@ -421,6 +425,18 @@ async fn requests_open_when_the_engine_goes_are_interrupted_not_unchanged() {
     let mut engine_side = RawPage::on(channel.port2());
     let remote = RemoteHandle::connect(channel.port1());
     let _hello: ToEngine = engine_side.next().await;
+    // The engine says hello: from here on it serves, so an open request may have run.
+    let bytes = flash_api::protocol::encode(&flash_api::protocol::FromEngine::Hello {
+        version: flash_api::protocol::VERSION,
+    })
+    .unwrap();
+    engine_side
+        .port
+        .post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
+        .unwrap();
+    while remote.engine_version().is_none() {
+        timer::sleep(0).await;
+    }
     let asking = remote.clone();
     let (tx, rx) = futures::channel::oneshot::channel();
     wasm_bindgen_futures::spawn_local(async move {
