@@ -110,47 +110,21 @@ async fn the_engine_answers_the_protocol_from_a_worker() {
 /// request, never an answer read in another shape.
 #[wasm_bindgen_test]
 async fn a_page_of_another_version_is_not_answered() {
-    use flash_api::protocol::{decode, encode, FromEngine, Request, ToEngine, VERSION};
+    use flash_api::protocol::{FromEngine, Request, ToEngine, VERSION};
     use flash_api::EngineError;
-    let page = engine_served("flash-test-remote-version").await;
-    let (tx, mut rx) = futures::channel::mpsc::unbounded::<Vec<u8>>();
-    let on_message = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-        move |e: web_sys::MessageEvent| {
-            use wasm_bindgen::JsCast;
-            if let Ok(a) = e.data().dyn_into::<js_sys::Uint8Array>() {
-                let _ = tx.unbounded_send(a.to_vec());
-            }
-        },
-    );
-    page.set_onmessage(Some(wasm_bindgen::JsCast::unchecked_ref(
-        on_message.as_ref(),
-    )));
-    page.start();
-    let send = |m: &ToEngine| {
-        let bytes = encode(m).unwrap();
-        page.post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
-            .unwrap();
-    };
-    send(&ToEngine::Hello {
+    let mut page = RawPage::on(engine_served("flash-test-remote-version").await);
+    page.send(&ToEngine::Hello {
         version: VERSION + 1,
     });
-    send(&ToEngine::Ask {
+    page.send(&ToEngine::Ask {
         id: 9,
         request: Request::Status,
     });
-    use futures::StreamExt;
-    let hello: FromEngine = decode(&rx.next().await.unwrap()).unwrap();
+    let hello: FromEngine = page.next().await;
     assert_eq!(hello, FromEngine::Hello { version: VERSION });
-    let mut answer = None;
-    while answer.is_none() {
-        if let FromEngine::Answer { id, result } = decode(&rx.next().await.unwrap()).unwrap() {
-            answer = Some((id, result));
-        }
-    }
-    assert_eq!(answer, Some((9, Err(EngineError::Stopped))));
-    page.set_onmessage(None);
-    page.close();
-    drop(on_message);
+    assert_eq!(page.answer().await, (9, Err(EngineError::Stopped)));
+    page.port.set_onmessage(None);
+    page.port.close();
 }
 
 /// Posts protocol messages on `port` and collects what comes back, as a page of this build
@@ -183,7 +157,8 @@ impl RawPage {
         }
     }
 
-    fn send(&self, m: &flash_api::protocol::ToEngine) {
+    /// Posts `m` (a `ToEngine`, or a `FromEngine` when this side plays the engine).
+    fn send<T: serde::Serialize>(&self, m: &T) {
         let bytes = flash_api::protocol::encode(m).unwrap();
         self.port
             .post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
@@ -305,7 +280,7 @@ async fn fencing_reaches_the_engines_writes() {
 /// instead of failing every action with "stopped".
 #[wasm_bindgen_test]
 async fn an_engine_of_another_version_is_reported_at_its_hello() {
-    use flash_api::protocol::{encode, FromEngine, ToEngine, VERSION};
+    use flash_api::protocol::{FromEngine, ToEngine, VERSION};
     use flash_browser::remote::RemoteHandle;
     let channel = web_sys::MessageChannel::new().unwrap();
     let mut engine_side = RawPage::on(channel.port2());
@@ -316,14 +291,9 @@ async fn an_engine_of_another_version_is_reported_at_its_hello() {
     });
     let hello: ToEngine = engine_side.next().await;
     assert_eq!(hello, ToEngine::Hello { version: VERSION });
-    let bytes = encode(&FromEngine::Hello {
+    engine_side.send(&FromEngine::Hello {
         version: VERSION + 1,
-    })
-    .unwrap();
-    engine_side
-        .port
-        .post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
-        .unwrap();
+    });
     use futures::StreamExt;
     assert_eq!(rx.next().await, Some(VERSION + 1));
     remote.disconnect();
@@ -426,14 +396,9 @@ async fn requests_open_when_the_engine_goes_are_interrupted_not_unchanged() {
     let remote = RemoteHandle::connect(channel.port1());
     let _hello: ToEngine = engine_side.next().await;
     // The engine says hello: from here on it serves, so an open request may have run.
-    let bytes = flash_api::protocol::encode(&flash_api::protocol::FromEngine::Hello {
+    engine_side.send(&flash_api::protocol::FromEngine::Hello {
         version: flash_api::protocol::VERSION,
-    })
-    .unwrap();
-    engine_side
-        .port
-        .post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
-        .unwrap();
+    });
     while remote.engine_version().is_none() {
         timer::sleep(0).await;
     }
