@@ -189,6 +189,12 @@ pub fn App() -> impl IntoView {
                 status.0.set(None);
             }
             engine.set_value(Some(start_engine(status)));
+        } else if let Some(h) = engine.get_value() {
+            // Back from another tab: this engine was locked when the wallet went; have it
+            // look again whether a wallet exists (that tab may have made one meanwhile).
+            leptos::task::spawn_local(async move {
+                let _ = h.lock_now().await;
+            });
         }
         tab.set(TabState::Owner);
     };

@@ -18,7 +18,7 @@ use crate::views::{
 };
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 
 /// A secret on its way across (a passphrase, the words, an nsec, a PRF output, a token
 /// being received): zeroized when dropped, `Debug` shows only its length.
@@ -233,6 +233,10 @@ pub enum FromEngine {
     },
     /// Something changed (sent unasked).
     Event(Event),
+    /// Another engine took the writer lock from this one, whose writes are now refused. A
+    /// page that still owns the wallet answers with `Fence { on: false }` (takes it back);
+    /// one that lost it lets it be.
+    WriterLost,
 }
 
 /// Why a message could not be read.
@@ -321,7 +325,7 @@ mod tests {
     /// shape means bumping [`VERSION`] and these bytes together.
     #[test]
     fn the_wire_shape_is_pinned_to_the_version() {
-        assert_eq!(VERSION, 2);
+        assert_eq!(VERSION, 3);
         assert_eq!(encode(&Request::Status).unwrap().as_slice(), [0]);
         assert_eq!(
             encode(&Request::RemoveMint {
@@ -349,6 +353,7 @@ mod tests {
             encode(&ToEngine::Cancel { id: 300 }).unwrap().as_slice(),
             [3, 172, 2]
         );
+        assert_eq!(encode(&FromEngine::WriterLost).unwrap().as_slice(), [3]);
         assert!(
             decode::<Request>(&[0, 0]).is_err(),
             "trailing bytes refused"

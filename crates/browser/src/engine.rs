@@ -14,7 +14,7 @@ pub fn start_engine() -> WalletHandle {
     flash_core::ecash::transport::set_fetch(crate::http::fetch);
     flash_core::log::set_sink(|message| web_sys::console::warn_1(&message.into()));
     let (handle, task) = flash_core::spawn_engine(
-        IdbStore::open(DB_NAME),
+        IdbStore::open_as_writer(DB_NAME),
         BrowserRandom,
         BrowserClock,
         WorkerKdf,

@@ -8,9 +8,10 @@
 //! Reads and writes share one connection: a second connection's readwrite transaction would
 //! queue behind the first one's open transactions.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 
-use flash_core::store::{check_table, Op, Store, StoreError, STORE_VERSION, TABLES};
+use flash_core::store::{check_table, Op, Store, StoreError, META, STORE_VERSION, TABLES};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -20,16 +21,53 @@ use web_sys::{
     IdbTransactionMode,
 };
 
-/// Set once another tab has taken the wallet over from this one (see [`fence_writes`]).
-static WRITES_FENCED: AtomicBool = AtomicBool::new(false);
 const FENCED_TEXT: &str = "Flash is open in another tab now";
 
-/// Stops (`true`) or allows again (`false`) every IndexedDB write of this page. Set the moment
-/// another tab takes the wallet (Web Locks' `steal`), before anything else runs: a tab that was
+/// Where in `meta` the writer epoch lives: a counter every engine that becomes the writer
+/// bumps, in a write transaction of its own. Each write transaction reads it first and
+/// aborts when it is not the value this connection wrote: an engine that another one has
+/// replaced (a tab frozen with mint answers in hand, a worker whose lock was stolen while a
+/// transaction was being queued) can then never commit, whatever order the browser delivers
+/// lock events in. Readwrite transactions on the same store run one after another, across
+/// connections, so the check and the write cannot interleave with another engine's.
+pub const EPOCH_KEY: &str = "writer-epoch";
+
+thread_local! {
+    /// Set once another engine or tab has taken the wallet over from this one (see
+    /// [`fence_writes`]).
+    static FENCED: Cell<bool> = const { Cell::new(false) };
+    /// Bumped each time this thread becomes the writer again; a connection whose claim is
+    /// older bumps the epoch in its next transaction ([`IdbStore::claim`]).
+    static CLAIM: Cell<u32> = const { Cell::new(0) };
+    /// The connections opened as the writer's, claimed again at once when [`CLAIM`] moves.
+    static WRITERS: RefCell<Vec<Weak<Connection>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Stops (`true`) or allows again (`false`) every IndexedDB write of this thread. Set the
+/// moment another tab or engine takes the wallet, before anything else runs: a tab that was
 /// frozen in the background may still be holding mint answers, and its writes from an
-/// out-of-date copy of the wallet must never land beside the new owner's.
+/// out-of-date copy of the wallet must never land beside the new owner's. Allowing again
+/// makes this thread the writer: each connection bumps the writer epoch in its next write
+/// (at once for those opened with [`IdbStore::open_as_writer`]: call [`claim_writes`]).
 pub fn fence_writes(fenced: bool) {
-    WRITES_FENCED.store(fenced, Ordering::SeqCst);
+    FENCED.with(|f| f.set(fenced));
+    if !fenced {
+        CLAIM.with(|c| c.set(c.get().wrapping_add(1)));
+    }
+}
+
+fn fenced() -> bool {
+    FENCED.with(Cell::get)
+}
+
+/// Bumps the writer epoch now on every writer connection of this thread (after
+/// [`fence_writes`]`(false)`), so another engine's writes stop before this one reads.
+pub async fn claim_writes() {
+    let open: Vec<Rc<Connection>> =
+        WRITERS.with(|w| w.borrow_mut().iter().filter_map(Weak::upgrade).collect());
+    for conn in open {
+        let _ = (IdbStore { conn }).write(Vec::new()).await;
+    }
 }
 
 #[wasm_bindgen]
@@ -56,6 +94,12 @@ pub const DB_NAME: &str = crate::storage::DB_NAME;
 /// or upgrading the database (another tab's migration, "erase this device") indefinitely.
 struct Connection {
     db: IdbDatabase,
+    /// Opened as the engine's ([`IdbStore::open_as_writer`]): only those check and bump
+    /// the writer epoch.
+    writer: Cell<bool>,
+    /// The [`CLAIM`] this connection last bumped the epoch for, and the epoch it wrote.
+    claimed: Cell<u32>,
+    epoch: Cell<Option<u64>>,
     /// Closes this connection when another tab upgrades or deletes the database (kept alive
     /// as long as the connection).
     _on_version_change: Closure<dyn FnMut()>,
@@ -71,7 +115,7 @@ impl Drop for Connection {
 /// A handle to the wallet's IndexedDB database. Clones share the connection.
 #[derive(Clone)]
 pub struct IdbStore {
-    conn: std::rc::Rc<Connection>,
+    conn: Rc<Connection>,
 }
 
 impl std::fmt::Debug for IdbStore {
@@ -229,11 +273,30 @@ impl IdbStore {
         let on_version_change = Closure::<dyn FnMut()>::new(move || closing.close());
         db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
         Ok(Self {
-            conn: std::rc::Rc::new(Connection {
+            conn: Rc::new(Connection {
                 db,
+                writer: Cell::new(false),
+                claimed: Cell::new(0),
+                epoch: Cell::new(None),
                 _on_version_change: on_version_change,
             }),
         })
+    }
+
+    /// [`IdbStore::open`] for the engine: the connection bumps the writer epoch before it is
+    /// returned when this thread is the writer, and again at each [`claim_writes`].
+    pub async fn open_as_writer(name: &str) -> Result<Self, StoreError> {
+        let store = Self::open(name).await?;
+        store.conn.writer.set(true);
+        WRITERS.with(|w| {
+            let mut w = w.borrow_mut();
+            w.retain(|c| c.strong_count() > 0);
+            w.push(Rc::downgrade(&store.conn));
+        });
+        if CLAIM.with(Cell::get) != 0 && !fenced() {
+            store.write(Vec::new()).await?;
+        }
+        Ok(store)
     }
 
     /// Deletes the database `name` (tests, "erase this device").
@@ -258,6 +321,73 @@ impl IdbStore {
             .map_err(read)?
             .object_store(table)
             .map_err(read)
+    }
+}
+
+/// What a write transaction's epoch check found.
+#[derive(Clone, Copy)]
+enum Epoch {
+    Unread,
+    /// This connection's epoch: the write goes ahead.
+    Ours,
+    /// Bumped to this by this transaction.
+    Claimed(u64),
+    /// Another engine's: the transaction was aborted.
+    Replaced,
+}
+
+/// The epoch's stored form: 8 bytes, big-endian; absent is 0.
+fn epoch_of(value: &JsValue) -> Option<u64> {
+    if value.is_undefined() || value.is_null() {
+        return Some(0);
+    }
+    let bytes = value.dyn_ref::<js_sys::Uint8Array>()?.to_vec();
+    Some(u64::from_be_bytes(bytes.try_into().ok()?))
+}
+
+impl IdbStore {
+    /// Queues, first in `tx`, the read of the writer epoch, and on its answer either bumps
+    /// it (`claiming`) or aborts `tx` when it is not this connection's.
+    fn check_epoch(
+        &self,
+        tx: &IdbTransaction,
+        claiming: bool,
+        verdict: Rc<Cell<Epoch>>,
+    ) -> Result<(), JsValue> {
+        let ours = self.conn.epoch.get();
+        if !self.conn.writer.get() || (!claiming && ours.is_none()) {
+            // Not the engine's connection (tests' probes), or one that never became the
+            // writer (no take yet): nothing to check.
+            verdict.set(Epoch::Ours);
+            return Ok(());
+        }
+        let meta = tx.object_store(META)?;
+        let request = meta.get(&JsValue::from_str(EPOCH_KEY))?;
+        let (answered, tx) = (request.clone(), tx.clone());
+        let on_read = Closure::once_into_js(move || {
+            let stored = answered.result().ok().as_ref().and_then(epoch_of);
+            // An epoch that cannot be read (never written by this app) counts as 0.
+            let next = claiming
+                .then(|| stored.unwrap_or(0).checked_add(1))
+                .flatten();
+            if let Some(next) = next {
+                let bytes = js_sys::Uint8Array::from(next.to_be_bytes().as_slice());
+                if meta
+                    .put_with_key(&bytes, &JsValue::from_str(EPOCH_KEY))
+                    .is_ok()
+                {
+                    verdict.set(Epoch::Claimed(next));
+                    return;
+                }
+            } else if !claiming && stored.is_some() && stored == ours {
+                verdict.set(Epoch::Ours);
+                return;
+            }
+            verdict.set(Epoch::Replaced);
+            let _ = tx.abort();
+        });
+        request.set_onsuccess(Some(on_read.unchecked_ref()));
+        Ok(())
     }
 }
 
@@ -328,14 +458,16 @@ impl Store for IdbStore {
     }
 
     async fn write(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-        if WRITES_FENCED.load(Ordering::SeqCst) {
+        if fenced() {
             return Err(StoreError::Write(FENCED_TEXT.into()));
         }
         for op in &ops {
             let (Op::Put { table, .. } | Op::Delete { table, .. }) = op;
             check_table(table)?;
         }
-        if ops.is_empty() {
+        let claim = CLAIM.with(Cell::get);
+        let claiming = self.conn.writer.get() && self.conn.claimed.get() != claim;
+        if ops.is_empty() && !claiming {
             return Ok(());
         }
         let write = |e: JsValue| StoreError::Write(describe(&e));
@@ -354,6 +486,13 @@ impl Store for IdbStore {
             .transaction_with_options(&names, "readwrite", &options)
             .map_err(write)?;
         let done = committed(&tx);
+        // The epoch check comes first in the transaction: a request's success event runs
+        // before the transaction can commit, so aborting there undoes everything queued.
+        let verdict = Rc::new(Cell::new(Epoch::Unread));
+        if let Err(e) = self.check_epoch(&tx, claiming, verdict.clone()) {
+            let _ = tx.abort();
+            return Err(write(e));
+        }
         // Every request is queued at once; the batch stands or falls as one transaction.
         for op in ops {
             let queued = match op {
@@ -370,7 +509,21 @@ impl Store for IdbStore {
                 return Err(write(e));
             }
         }
-        // Resolves on the transaction's `complete` event: the batch is durable.
-        done.await.map_err(write)
+        let outcome = done.await;
+        match verdict.get() {
+            Epoch::Replaced => {
+                // Another engine is the writer now: stay fenced until this one takes over
+                // again (which claims a new epoch).
+                fence_writes(true);
+                return Err(StoreError::Write(FENCED_TEXT.into()));
+            }
+            Epoch::Claimed(epoch) if outcome.is_ok() => {
+                self.conn.epoch.set(Some(epoch));
+                self.conn.claimed.set(claim);
+            }
+            _ => {}
+        }
+        // Resolved on the transaction's `complete` event: the batch is durable.
+        outcome.map_err(write)
     }
 }

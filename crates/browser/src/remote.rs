@@ -55,6 +55,12 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
         });
     }
     let answering = port.clone();
+    {
+        let port = port.clone();
+        crate::writer::on_stolen(move || {
+            post(&port, &FromEngine::WriterLost);
+        });
+    }
     let greeted = Rc::new(Cell::new(false));
     // The requests still being answered, so the page can stop waiting for one.
     let running: Rc<RefCell<HashMap<u32, futures::future::AbortHandle>>> = Rc::default();
@@ -95,11 +101,17 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
                 let running = running.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let answered = futures::future::Abortable::new(
-                        flash_core::engine::serve::answer(
-                            &handle,
-                            request,
-                            crate::timer::sleeper(),
-                        ),
+                        async {
+                            // Behind a take still under way (the page just got the
+                            // wallet back): the store is fenced until it settles.
+                            crate::writer::settled().await;
+                            flash_core::engine::serve::answer(
+                                &handle,
+                                request,
+                                crate::timer::sleeper(),
+                            )
+                            .await
+                        },
                         registration,
                     )
                     .await;
@@ -144,6 +156,9 @@ struct Shared {
     closed: Cell<bool>,
     /// Runs when the engine says hello with another version (see [`RemoteHandle::on_other_version`]).
     on_other_version: RefCell<Option<VersionHook>>,
+    /// Whether to take the writer lock back when the engine loses it (see
+    /// [`RemoteHandle::retake_writer_if`]).
+    retake_if: RefCell<Option<Rc<dyn Fn() -> bool>>>,
 }
 
 /// The port's message handler, unhooked when the last clone of the handle goes (a message
@@ -179,7 +194,7 @@ impl RemoteHandle {
     pub fn connect(port: web_sys::MessagePort) -> Self {
         let shared = Rc::new(Shared::default());
         let on_message = {
-            let shared = shared.clone();
+            let (shared, port) = (shared.clone(), port.clone());
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e| {
                 let Some(bytes) = bytes_of(&e) else { return };
                 match decode::<FromEngine>(&bytes) {
@@ -200,6 +215,12 @@ impl RemoteHandle {
                         let hook = shared.on_other_version.borrow().clone();
                         if let (true, Some(hook)) = (v != VERSION, hook) {
                             hook(v);
+                        }
+                    }
+                    Ok(FromEngine::WriterLost) => {
+                        let retake = shared.retake_if.borrow().clone();
+                        if retake.is_some_and(|owns| owns()) && !shared.closed.get() {
+                            post(&port, &ToEngine::Fence { on: false });
                         }
                     }
                     Err(_) => {}
@@ -256,6 +277,13 @@ impl RemoteHandle {
     /// action one by one. Set before the engine's hello arrives (right after `connect`).
     pub fn on_other_version(&self, hook: impl Fn(u16) + 'static) {
         *self.shared.on_other_version.borrow_mut() = Some(Rc::new(hook));
+    }
+
+    /// When the engine says another engine took its writer lock, it is given back to it if
+    /// `owns()` (this tab still holds the wallet: the other engine is a stale one, say a tab
+    /// frozen while its worker loaded); otherwise it stays fenced.
+    pub fn retake_writer_if(&self, owns: impl Fn() -> bool + 'static) {
+        *self.shared.retake_if.borrow_mut() = Some(Rc::new(owns));
     }
 
     /// The engine's protocol version, once it has said hello (`None` before).

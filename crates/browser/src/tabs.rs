@@ -60,6 +60,16 @@ thread_local! {
     static FENCE: std::cell::RefCell<FenceHook> = const { std::cell::RefCell::new(None) };
 }
 
+thread_local! {
+    /// Whether this tab owns the wallet now (its last fence was off).
+    static OWNS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this tab holds the wallet now (granted the lock and not lost it since).
+pub fn owns() -> bool {
+    OWNS.with(std::cell::Cell::get)
+}
+
 /// Sends fencing to `to` instead of this page's own writes.
 pub fn set_fence(to: impl Fn(bool) + 'static) {
     FENCE.with(|f| *f.borrow_mut() = Some(Box::new(to)));
@@ -68,6 +78,7 @@ pub fn set_fence(to: impl Fn(bool) + 'static) {
 /// Fences (`true`) or unfences this tab's writes: through the hook when one is set, else on
 /// this page's IndexedDB.
 fn fence(on: bool) {
+    OWNS.with(|o| o.set(!on));
     let hooked = FENCE.with(|f| {
         f.borrow().as_ref().map(|to| {
             to(on);

@@ -177,6 +177,8 @@ pub fn start_engine(on_stopped: impl Fn(String) + 'static) -> RemoteHandle {
             flash_api::protocol::VERSION
         ))
     });
+    // A stale engine that took the writer lock while this tab owns the wallet: take it back.
+    handle.retake_writer_if(crate::tabs::owns);
     // A tab that loses the wallet to another fences the engine's writes at once.
     let fencing = handle.clone();
     crate::tabs::set_fence(move |on| fencing.fence(on));

@@ -22,6 +22,60 @@ thread_local! {
     /// Which of this worker's takes is the current one: a hold stolen by this worker's own
     /// newer take must not fence it.
     static TAKE: Cell<u32> = const { Cell::new(0) };
+    /// Takes not yet settled, and who waits for them ([`settled`]).
+    static TAKING: Cell<u32> = const { Cell::new(0) };
+    static WAITERS: RefCell<Vec<oneshot::Sender<()>>> = const { RefCell::new(Vec::new()) };
+    /// Runs when another engine takes the lock from this one ([`on_stolen`]).
+    static ON_STOLEN: RefCell<Option<Rc<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Runs `hook` each time another engine takes the writer lock from this worker (not when
+/// this worker's page fenced it): the page, if it still owns the wallet, takes it back.
+pub fn on_stolen(hook: impl Fn() + 'static) {
+    ON_STOLEN.with(|h| *h.borrow_mut() = Some(Rc::new(hook)));
+}
+
+/// Resolves once no take is pending: a request that arrives while the worker takes the lock
+/// back would otherwise meet a store that is still fenced.
+pub async fn settled() {
+    if TAKING.with(Cell::get) == 0 {
+        return;
+    }
+    let (tx, rx) = oneshot::channel();
+    WAITERS.with(|w| w.borrow_mut().push(tx));
+    let _ = rx.await;
+}
+
+/// Counts a take as pending until dropped, then wakes [`settled`]'s waiters if none is left.
+struct Pending;
+
+impl Pending {
+    fn new() -> Self {
+        TAKING.with(|t| t.set(t.get() + 1));
+        Self
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let left = TAKING.with(|t| {
+            let left = t.get().saturating_sub(1);
+            t.set(left);
+            left
+        });
+        if left == 0 {
+            for waiter in WAITERS.with(|w| std::mem::take(&mut *w.borrow_mut())) {
+                let _ = waiter.send(());
+            }
+        }
+    }
+}
+
+/// Allows this worker's writes again and bumps the writer epoch on its open store, so an
+/// engine this one replaced cannot commit even a transaction it had already queued.
+async fn unfence() {
+    crate::idb::fence_writes(false);
+    crate::idb::claim_writes().await;
 }
 
 fn request_fn() -> Option<(JsValue, Function)> {
@@ -47,8 +101,9 @@ pub fn fence() {
 /// Takes the writer lock from whichever engine holds it and resolves once this worker holds
 /// it, unfenced. When another engine takes it later, this worker's writes stop at once.
 pub async fn take() {
+    let _pending = Pending::new();
     let Some((locks, request)) = request_fn() else {
-        crate::idb::fence_writes(false);
+        unfence().await;
         return;
     };
     let this_take = TAKE.with(|t| {
@@ -76,7 +131,7 @@ pub async fn take() {
     );
     hold.forget(); // called once by the browser, at any time
     let Ok(held) = held.and_then(|p| p.dyn_into::<Promise>()) else {
-        crate::idb::fence_writes(false);
+        unfence().await;
         return;
     };
     wasm_bindgen_futures::spawn_local(async move {
@@ -90,10 +145,13 @@ pub async fn take() {
         }
         if TAKE.with(Cell::get) == this_take {
             crate::idb::fence_writes(true);
+            if let Some(hook) = ON_STOLEN.with(|h| h.borrow().clone()) {
+                hook();
+            }
         }
     });
     let _ = is_granted.await;
     if TAKE.with(Cell::get) == this_take {
-        crate::idb::fence_writes(false);
+        unfence().await;
     }
 }

@@ -28,6 +28,67 @@ async fn indexeddb_passes_the_storage_conformance_suite() {
     IdbStore::delete(name).await.expect("delete");
 }
 
+/// Two engines' connections to one wallet, each the writer in turn: the one replaced never
+/// commits, even without hearing it was replaced (its in-memory fence still off), because
+/// each write checks the writer epoch inside its own transaction.
+#[wasm_bindgen_test]
+async fn an_engine_replaced_by_a_newer_one_cannot_write() {
+    use flash_browser::idb::{claim_writes, fence_writes, EPOCH_KEY};
+    let name = "flash-test-writer-epoch";
+    let _ = IdbStore::delete(name).await;
+    let put = |v: u8| {
+        vec![flash_core::store::Op::Put {
+            table: "records",
+            key: "k".into(),
+            value: vec![v],
+        }]
+    };
+    let epoch = |bytes: Option<Vec<u8>>| u64::from_be_bytes(bytes.unwrap().try_into().unwrap());
+    fence_writes(false); // this thread is the writer
+    let old = IdbStore::open_as_writer(name).await.expect("open");
+    let first = epoch(old.get("meta", EPOCH_KEY).await.unwrap());
+    old.write(put(1)).await.expect("the writer writes");
+
+    // A newer engine becomes the writer: it bumps the epoch when it opens.
+    let newer = IdbStore::open_as_writer(name).await.expect("open");
+    assert_eq!(
+        epoch(newer.get("meta", EPOCH_KEY).await.unwrap()),
+        first + 1
+    );
+    let refused = old.write(put(2)).await;
+    assert!(
+        matches!(refused, Err(flash_core::store::StoreError::Write(_))),
+        "the replaced engine's write is refused: {refused:?}"
+    );
+    assert_eq!(
+        old.get("records", "k").await,
+        Ok(Some(vec![1])),
+        "nothing landed"
+    );
+
+    // This thread stays fenced until it is made the writer again; the newer engine then
+    // writes (its claim bumps the epoch once more).
+    let fenced = newer.write(put(3)).await;
+    assert!(fenced.is_err(), "fenced after being replaced: {fenced:?}");
+    drop(old);
+    fence_writes(false);
+    newer.write(put(3)).await.expect("the writer writes");
+    assert_eq!(
+        epoch(newer.get("meta", EPOCH_KEY).await.unwrap()),
+        first + 2
+    );
+    // Becoming the writer bumps the epoch at once, before any write of its own.
+    fence_writes(false);
+    claim_writes().await;
+    assert_eq!(
+        epoch(newer.get("meta", EPOCH_KEY).await.unwrap()),
+        first + 3
+    );
+    assert_eq!(newer.get("records", "k").await, Ok(Some(vec![3])));
+    drop(newer);
+    IdbStore::delete(name).await.expect("delete");
+}
+
 /// Once another tab has taken the wallet, nothing this page still has in flight may write.
 #[wasm_bindgen_test]
 async fn a_fenced_page_cannot_write() {

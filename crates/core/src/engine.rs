@@ -166,7 +166,8 @@ impl WalletHandle {
 
     /// Locks at once, dropping running jobs where they stand (their sagas are durable and
     /// resume at the next unlock): for when another tab has taken over the wallet, which must
-    /// never be written by two tabs at the same time.
+    /// never be written by two tabs at the same time. It also looks again whether a wallet
+    /// exists (a tab that gets the wallet back may find one another tab made).
     pub async fn lock_now(&self) -> Result<(), EngineError> {
         let (reply, answer) = oneshot::channel();
         self.tx
@@ -791,6 +792,22 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
         identity_of(keys, current.as_ref())
     }
 
+    /// Looks again whether the store holds a wallet. A tab that lost the wallet to another
+    /// tab and got it back keeps its engine, whose "no wallet yet" may be stale: the other
+    /// tab may have made one meanwhile (setup over it would then be refused, but the tab
+    /// would show onboarding). Read errors leave the phase as it is.
+    async fn recheck(&mut self) {
+        let store = match &self.phase {
+            Phase::NoWallet(s) | Phase::Locked(s) => s.clone(),
+            _ => return,
+        };
+        match Vault::exists(&store).await {
+            Ok(true) => self.phase = Phase::Locked(store),
+            Ok(false) => self.phase = Phase::NoWallet(store),
+            Err(_) => {}
+        }
+    }
+
     fn lock(&mut self) {
         if let Phase::Unlocked { .. } = self.phase {
             if let Phase::Unlocked {
@@ -858,6 +875,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             }
             Command::LockNow(reply) => {
                 self.lock();
+                self.recheck().await;
                 for waiter in self.lock_waiters.drain(..) {
                     let _ = waiter.send(());
                 }

@@ -39,6 +39,26 @@ fn start_with(
 }
 
 #[test]
+fn locking_at_once_finds_a_wallet_another_tab_made() {
+    let store = MemoryStore::new();
+    let (mut pool, handle) = start(store.clone());
+    assert_eq!(
+        pool.run_until(handle.status()).unwrap().state,
+        WalletState::NoWallet
+    );
+    // Another tab's engine makes a wallet on the same storage meanwhile.
+    let (mut other_pool, other) = start(store);
+    other_pool.run_until(other.setup(ABOUT, PASS)).unwrap();
+    pool.run_until(handle.lock_now()).unwrap();
+    assert_eq!(
+        pool.run_until(handle.status()).unwrap().state,
+        WalletState::Locked,
+        "the engine that got the wallet back sees the new wallet"
+    );
+    assert_eq!(pool.run_until(handle.unlock(PASS)).map(|_| ()), Ok(()));
+}
+
+#[test]
 fn a_new_device_has_no_wallet() {
     let (mut pool, handle) = start(MemoryStore::new());
     let status = pool.run_until(handle.status()).unwrap();
