@@ -294,7 +294,9 @@ impl IdbStore {
             w.push(Rc::downgrade(&store.conn));
         });
         if CLAIM.with(Cell::get) != 0 && !fenced() {
-            store.write(Vec::new()).await?;
+            // A claim that fails here (a full disk) leaves the wallet readable; the next
+            // write claims again.
+            let _ = store.write(Vec::new()).await;
         }
         Ok(store)
     }
@@ -328,12 +330,12 @@ impl IdbStore {
 #[derive(Clone, Copy)]
 enum Epoch {
     Unread,
-    /// This connection's epoch: the write goes ahead.
+    /// This connection's epoch (or one it bumped it to): the write goes ahead.
     Ours,
-    /// Bumped to this by this transaction.
-    Claimed(u64),
-    /// Another engine's: the transaction was aborted.
-    Replaced,
+    /// Another engine's, found while this thread was writer generation `.0`: aborted.
+    Replaced(u32),
+    /// This thread was fenced between queuing the write and its turn: aborted.
+    Fenced,
 }
 
 /// The epoch's stored form: 8 bytes, big-endian; absent is 0.
@@ -345,46 +347,59 @@ fn epoch_of(value: &JsValue) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
 
+/// Decides, when the transaction's first request has read the stored epoch, whether it
+/// goes ahead. Decided then and not when the write was queued: transactions run one after
+/// another, so this sees every earlier claim of this connection (two writes queued before a
+/// claim committed must not both claim) and any fence set meanwhile.
+fn judge(conn: &Connection, stored: Option<u64>, meta: &IdbObjectStore) -> Epoch {
+    if fenced() {
+        return Epoch::Fenced;
+    }
+    let claim = CLAIM.with(Cell::get);
+    if conn.claimed.get() != claim {
+        // An epoch that cannot be read (never written by this app) counts as 0.
+        let Some(next) = stored.unwrap_or(0).checked_add(1) else {
+            return Epoch::Replaced(claim);
+        };
+        let bytes = js_sys::Uint8Array::from(next.to_be_bytes().as_slice());
+        if meta
+            .put_with_key(&bytes, &JsValue::from_str(EPOCH_KEY))
+            .is_err()
+        {
+            return Epoch::Replaced(claim);
+        }
+        // Taken as ours at once: should this transaction then fail, the stored epoch stays
+        // older, the next write finds it is not ours, and the page takes the lock back.
+        conn.epoch.set(Some(next));
+        conn.claimed.set(claim);
+        return Epoch::Ours;
+    }
+    match conn.epoch.get() {
+        Some(ours) if stored == Some(ours) => Epoch::Ours,
+        _ => Epoch::Replaced(claim),
+    }
+}
+
 impl IdbStore {
-    /// Queues, first in `tx`, the read of the writer epoch, and on its answer either bumps
-    /// it (`claiming`) or aborts `tx` when it is not this connection's.
-    fn check_epoch(
-        &self,
-        tx: &IdbTransaction,
-        claiming: bool,
-        verdict: Rc<Cell<Epoch>>,
-    ) -> Result<(), JsValue> {
-        let ours = self.conn.epoch.get();
-        if !self.conn.writer.get() || (!claiming && ours.is_none()) {
-            // Not the engine's connection (tests' probes), or one that never became the
-            // writer (no take yet): nothing to check.
+    /// Queues, first in `tx`, the read of the writer epoch; on its answer [`judge`] decides,
+    /// and `tx` is aborted unless the write may go ahead.
+    fn check_epoch(&self, tx: &IdbTransaction, verdict: Rc<Cell<Epoch>>) -> Result<(), JsValue> {
+        if !self.conn.writer.get() || CLAIM.with(Cell::get) == 0 {
+            // Not the engine's connection (tests' probes), or a thread that never became
+            // the writer (no take yet: the worker takes before it opens): nothing to check.
             verdict.set(Epoch::Ours);
             return Ok(());
         }
         let meta = tx.object_store(META)?;
         let request = meta.get(&JsValue::from_str(EPOCH_KEY))?;
-        let (answered, tx) = (request.clone(), tx.clone());
+        let (answered, tx, conn) = (request.clone(), tx.clone(), self.conn.clone());
         let on_read = Closure::once_into_js(move || {
             let stored = answered.result().ok().as_ref().and_then(epoch_of);
-            // An epoch that cannot be read (never written by this app) counts as 0.
-            let next = claiming
-                .then(|| stored.unwrap_or(0).checked_add(1))
-                .flatten();
-            if let Some(next) = next {
-                let bytes = js_sys::Uint8Array::from(next.to_be_bytes().as_slice());
-                if meta
-                    .put_with_key(&bytes, &JsValue::from_str(EPOCH_KEY))
-                    .is_ok()
-                {
-                    verdict.set(Epoch::Claimed(next));
-                    return;
-                }
-            } else if !claiming && stored.is_some() && stored == ours {
-                verdict.set(Epoch::Ours);
-                return;
+            let judged = judge(&conn, stored, &meta);
+            verdict.set(judged);
+            if !matches!(judged, Epoch::Ours) {
+                let _ = tx.abort();
             }
-            verdict.set(Epoch::Replaced);
-            let _ = tx.abort();
         });
         request.set_onsuccess(Some(on_read.unchecked_ref()));
         Ok(())
@@ -465,8 +480,7 @@ impl Store for IdbStore {
             let (Op::Put { table, .. } | Op::Delete { table, .. }) = op;
             check_table(table)?;
         }
-        let claim = CLAIM.with(Cell::get);
-        let claiming = self.conn.writer.get() && self.conn.claimed.get() != claim;
+        let claiming = self.conn.writer.get() && self.conn.claimed.get() != CLAIM.with(Cell::get);
         if ops.is_empty() && !claiming {
             return Ok(());
         }
@@ -489,7 +503,7 @@ impl Store for IdbStore {
         // The epoch check comes first in the transaction: a request's success event runs
         // before the transaction can commit, so aborting there undoes everything queued.
         let verdict = Rc::new(Cell::new(Epoch::Unread));
-        if let Err(e) = self.check_epoch(&tx, claiming, verdict.clone()) {
+        if let Err(e) = self.check_epoch(&tx, verdict.clone()) {
             let _ = tx.abort();
             return Err(write(e));
         }
@@ -511,17 +525,18 @@ impl Store for IdbStore {
         }
         let outcome = done.await;
         match verdict.get() {
-            Epoch::Replaced => {
-                // Another engine is the writer now: stay fenced until this one takes over
-                // again (which claims a new epoch).
-                fence_writes(true);
+            Epoch::Fenced => return Err(StoreError::Write(FENCED_TEXT.into())),
+            Epoch::Replaced(claim) => {
+                // Another engine is the writer now. Fenced until this one is made the
+                // writer again, unless it already was meanwhile (then this answer is stale);
+                // and said, as a stolen lock is, so a page that owns the wallet takes it back.
+                if CLAIM.with(Cell::get) == claim {
+                    fence_writes(true);
+                    crate::writer::replaced();
+                }
                 return Err(StoreError::Write(FENCED_TEXT.into()));
             }
-            Epoch::Claimed(epoch) if outcome.is_ok() => {
-                self.conn.epoch.set(Some(epoch));
-                self.conn.claimed.set(claim);
-            }
-            _ => {}
+            Epoch::Unread | Epoch::Ours => {}
         }
         // Resolved on the transaction's `complete` event: the batch is durable.
         outcome.map_err(write)

@@ -103,8 +103,15 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
                     let answered = futures::future::Abortable::new(
                         async {
                             // Behind a take still under way (the page just got the
-                            // wallet back): the store is fenced until it settles.
-                            crate::writer::settled().await;
+                            // wallet back): the store is fenced until it settles. Locking
+                            // and asking the status never wait (they do not write, and a
+                            // tab losing the wallet must wipe the keys at once).
+                            if !matches!(
+                                request,
+                                Request::Lock | Request::LockNow | Request::Status
+                            ) {
+                                crate::writer::settled().await;
+                            }
                             flash_core::engine::serve::answer(
                                 &handle,
                                 request,
@@ -218,10 +225,17 @@ impl RemoteHandle {
                         }
                     }
                     Ok(FromEngine::WriterLost) => {
-                        let retake = shared.retake_if.borrow().clone();
-                        if retake.is_some_and(|owns| owns()) && !shared.closed.get() {
-                            post(&port, &ToEngine::Fence { on: false });
-                        }
+                        let (shared, port) = (shared.clone(), port.clone());
+                        wasm_bindgen_futures::spawn_local(async move {
+                            // A loss of this tab's own lock may be on its way still (a tab
+                            // waking from a freeze): a lock query answers on the Web Locks
+                            // task source, after any loss already queued there.
+                            crate::tabs::locks_settled().await;
+                            let retake = shared.retake_if.borrow().clone();
+                            if retake.is_some_and(|owns| owns()) && !shared.closed.get() {
+                                post(&port, &ToEngine::Fence { on: false });
+                            }
+                        });
                     }
                     Err(_) => {}
                 }

@@ -70,6 +70,24 @@ pub fn owns() -> bool {
     OWNS.with(std::cell::Cell::get)
 }
 
+/// Resolves after the Web Locks events already queued for this page have run (a
+/// `navigator.locks.query()` round trip); at once where there are no Web Locks.
+pub async fn locks_settled() {
+    let global = js_sys::global();
+    let query = js_sys::Reflect::get(&global, &JsValue::from_str("navigator"))
+        .and_then(|n| js_sys::Reflect::get(&n, &JsValue::from_str("locks")))
+        .ok()
+        .filter(|l| !l.is_undefined() && !l.is_null())
+        .and_then(|locks| {
+            let query = js_sys::Reflect::get(&locks, &JsValue::from_str("query")).ok()?;
+            let query: js_sys::Function = query.dyn_into().ok()?;
+            query.call0(&locks).ok()?.dyn_into::<js_sys::Promise>().ok()
+        });
+    if let Some(answered) = query {
+        let _ = JsFuture::from(answered).await;
+    }
+}
+
 /// Sends fencing to `to` instead of this page's own writes.
 pub fn set_fence(to: impl Fn(bool) + 'static) {
     FENCE.with(|f| *f.borrow_mut() = Some(Box::new(to)));
@@ -110,6 +128,7 @@ fn lost_closure(on_lost: impl Fn() + 'static) -> Closure<dyn FnMut()> {
 /// later. Browsers without Web Locks (very old ones) make every tab an owner.
 pub async fn claim(on_lost: impl Fn() + 'static) -> Claim {
     if !locks_supported() {
+        OWNS.with(|o| o.set(true));
         return Claim::Owner;
     }
     let cb = lost_closure(on_lost);

@@ -35,15 +35,31 @@ pub fn on_stolen(hook: impl Fn() + 'static) {
     ON_STOLEN.with(|h| *h.borrow_mut() = Some(Rc::new(hook)));
 }
 
-/// Resolves once no take is pending: a request that arrives while the worker takes the lock
-/// back would otherwise meet a store that is still fenced.
+/// Tells the page, as a stolen lock does, that a write found another engine's epoch
+/// (`idb`): that engine claimed after this one, so this one is fenced although it may still
+/// hold the lock. A page that owns the wallet then takes it back.
+pub fn replaced() {
+    if let Some(hook) = ON_STOLEN.with(|h| h.borrow().clone()) {
+        hook();
+    }
+}
+
+/// How long a request waits for a take before it goes ahead anyway (and meets a fenced
+/// store, which refuses writes and changes nothing): the lock's grant, or the claim's
+/// transaction queued behind another tab's, must not hold every request for ever.
+const SETTLE_MS: u32 = 5_000;
+
+/// Resolves once no take is pending (or after [`SETTLE_MS`]): a request that arrives while
+/// the worker takes the lock back would otherwise meet a store that is still fenced.
 pub async fn settled() {
     if TAKING.with(Cell::get) == 0 {
         return;
     }
     let (tx, rx) = oneshot::channel();
     WAITERS.with(|w| w.borrow_mut().push(tx));
-    let _ = rx.await;
+    let waited = crate::timer::sleep(SETTLE_MS);
+    futures::pin_mut!(waited);
+    let _ = futures::future::select(rx, waited).await;
 }
 
 /// Counts a take as pending until dropped, then wakes [`settled`]'s waiters if none is left.

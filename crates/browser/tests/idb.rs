@@ -44,6 +44,10 @@ async fn an_engine_replaced_by_a_newer_one_cannot_write() {
         }]
     };
     let epoch = |bytes: Option<Vec<u8>>| u64::from_be_bytes(bytes.unwrap().try_into().unwrap());
+    let (told, mut heard) = futures::channel::mpsc::unbounded::<()>();
+    flash_browser::writer::on_stolen(move || {
+        let _ = told.unbounded_send(());
+    });
     fence_writes(false); // this thread is the writer
     let old = IdbStore::open_as_writer(name).await.expect("open");
     let first = epoch(old.get("meta", EPOCH_KEY).await.unwrap());
@@ -65,6 +69,10 @@ async fn an_engine_replaced_by_a_newer_one_cannot_write() {
         Ok(Some(vec![1])),
         "nothing landed"
     );
+    assert!(
+        heard.try_recv().is_ok(),
+        "told, so a page that owns the wallet takes it back"
+    );
 
     // This thread stays fenced until it is made the writer again; the newer engine then
     // writes (its claim bumps the epoch once more).
@@ -72,7 +80,11 @@ async fn an_engine_replaced_by_a_newer_one_cannot_write() {
     assert!(fenced.is_err(), "fenced after being replaced: {fenced:?}");
     drop(old);
     fence_writes(false);
-    newer.write(put(3)).await.expect("the writer writes");
+    // Two writes queued before either has claimed: the first claims, the second goes ahead
+    // under that claim (not a second bump, which would make the first's epoch stale).
+    let (a, b) = futures::join!(newer.write(put(3)), newer.write(put(3)));
+    a.expect("the writer writes");
+    b.expect("and again, under the same claim");
     assert_eq!(
         epoch(newer.get("meta", EPOCH_KEY).await.unwrap()),
         first + 2

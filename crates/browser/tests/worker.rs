@@ -262,8 +262,9 @@ async fn fencing_reaches_the_engines_writes() {
     remote.fence(false);
     assert!(refused.is_err(), "a fenced engine's write landed");
     // Unfencing takes the writer lock back first (from any other engine); a request sent
-    // after it is answered only once that is done, so it meets a store that writes again.
-    remote.status().await.unwrap();
+    // after it is answered only once that is done, so it meets a store that writes again
+    // (any request but locking and the status, which never wait; this one answers "locked").
+    let _ = remote.last_backup().await;
     probe
         .write(put())
         .await
