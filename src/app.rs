@@ -57,7 +57,10 @@ fn start_engine(status: WalletStatus) -> RemoteHandle {
     });
     if let Ok(mut events) = handle.events() {
         leptos::task::spawn_local(async move {
-            while let Some(Event::StatusChanged(s)) = events.next().await {
+            while let Some(event) = events.next().await {
+                let Event::StatusChanged(s) = event else {
+                    continue; // the receive screen shows a paid invoice itself
+                };
                 let was_empty = status
                     .0
                     .get_untracked()

@@ -53,6 +53,14 @@ pub struct Identity {
 pub enum Event {
     /// The status changed (state or balance).
     StatusChanged(Status),
+    /// An invoice the engine was watching was paid and its eCash minted (whether or not a
+    /// screen was waiting for it).
+    InvoicePaid {
+        /// The mint that issued it.
+        mint: String,
+        /// Sats minted.
+        sats: Sats,
+    },
 }
 
 /// How long a lock waits for running eCash jobs before it drops them anyway (their sagas are

@@ -55,6 +55,10 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
         });
     }
     let answering = port.clone();
+    let watchers = flash_core::engine::watch::Watchers::new(
+        Rc::new(wasm_bindgen_futures::spawn_local),
+        crate::timer::sleeper(),
+    );
     {
         let port = port.clone();
         crate::writer::on_stolen(move || {
@@ -93,7 +97,8 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
                 );
             }
             Ok(ToEngine::Ask { id, request }) => {
-                let (handle, port) = (handle.clone(), answering.clone());
+                let (handle, port, watchers) =
+                    (handle.clone(), answering.clone(), watchers.clone());
                 let (abort, registration) = futures::future::AbortHandle::new_pair();
                 if let Some(older) = running.borrow_mut().insert(id, abort) {
                     older.abort(); // the page reused an id: it no longer waits for the old one
@@ -116,6 +121,7 @@ pub fn serve(handle: flash_core::WalletHandle, port: web_sys::MessagePort) {
                                 &handle,
                                 request,
                                 crate::timer::sleeper(),
+                                &watchers,
                             )
                             .await
                         },

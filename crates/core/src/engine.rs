@@ -48,6 +48,8 @@ enum Command {
     Status(oneshot::Sender<Status>),
     Ecash(EcashJob),
     Subscribe(mpsc::UnboundedSender<Event>),
+    /// Tells every subscriber (what a watcher found: see `watch`).
+    Announce(Event),
     NewPhrase(usize, Reply<Zeroizing<String>>),
     Setup {
         phrase: Zeroizing<String>,
@@ -164,6 +166,7 @@ mod commands;
 mod handle;
 mod run;
 mod session;
+pub mod watch;
 
 pub use run::spawn_engine;
 

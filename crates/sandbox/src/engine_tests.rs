@@ -89,9 +89,11 @@ async fn status_when(
 ) -> flash_core::Status {
     use futures::StreamExt;
     let wait = async {
-        while let Some(flash_core::Event::StatusChanged(s)) = events.next().await {
-            if until(&s) {
-                return s;
+        while let Some(event) = events.next().await {
+            if let flash_core::Event::StatusChanged(s) = event {
+                if until(&s) {
+                    return s;
+                }
             }
         }
         panic!("the engine stopped");
@@ -299,6 +301,66 @@ async fn a_token_locked_to_a_dropped_nsec_is_still_redeemed() {
             a.unlock(PASS).await.unwrap();
             assert_eq!(a.receive_token(&token2, false).await.unwrap().amount, 20);
             m.server.stop().await;
+        })
+        .await;
+}
+
+/// An invoice is watched by the engine from the moment it is made: paid while no screen
+/// waits for it (the user went elsewhere in the app), it is minted all the same, and the
+/// engine says so; a screen that asks afterwards joins the same watch.
+#[tokio::test]
+async fn an_invoice_nobody_waits_for_is_minted_and_announced() {
+    use flash_api::protocol::{Answer, Request};
+    use flash_core::engine::{serve, watch::Watchers};
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let m = start_mint("watch").await;
+            let a = engine(MemoryStore::new());
+            let phrase = a.new_phrase(12).await.unwrap();
+            a.setup(&phrase, PASS).await.unwrap();
+            a.add_mint(&m.url).await.unwrap();
+            let mut events = a.events().unwrap();
+            let watchers = Watchers::new(
+                Rc::new(|f| {
+                    tokio::task::spawn_local(f);
+                }),
+                sleep(),
+            );
+            let asked = Request::Invoice {
+                mint: m.url.clone(),
+                sats: 21,
+            };
+            let Ok(Answer::Invoice(invoice)) = serve::answer(&a, asked, sleep(), &watchers).await
+            else {
+                panic!("an invoice");
+            };
+            assert_eq!(watchers.len(), 1, "watched from the start");
+            // The sandbox mint's Lightning pays it by itself; nobody awaits it here.
+            let paid = tokio::time::timeout(Duration::from_secs(60), async {
+                use futures::StreamExt;
+                while let Some(event) = events.next().await {
+                    if let flash_core::Event::InvoicePaid { sats, .. } = event {
+                        return sats.0;
+                    }
+                }
+                panic!("the engine stopped");
+            })
+            .await
+            .expect("announced within a minute");
+            assert_eq!(paid, 21);
+            assert_eq!(a.status().await.unwrap().balance.0, 21);
+            assert!(watchers.is_empty(), "the watch ended with the mint");
+            // A screen asking now starts a fresh watch, which finds it minted already.
+            let again = Request::AwaitInvoice {
+                mint: m.url.clone(),
+                quote_id: invoice.quote_id,
+            };
+            let late = serve::answer(&a, again, sleep(), &watchers).await;
+            assert!(
+                matches!(late, Ok(Answer::Sats(_)) | Err(_)),
+                "answered, never hung: {late:?}"
+            );
+            assert_eq!(a.status().await.unwrap().balance.0, 21, "not minted twice");
         })
         .await;
 }

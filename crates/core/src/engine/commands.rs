@@ -22,6 +22,10 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                     }));
                 }
             }
+            Command::Announce(event) => {
+                self.subscribers
+                    .retain(|s| s.unbounded_send(event.clone()).is_ok());
+            }
             Command::Subscribe(tx) => {
                 // Greet new subscribers with the current status so they never start blank.
                 if tx

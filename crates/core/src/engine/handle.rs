@@ -253,6 +253,11 @@ impl WalletHandle {
         }
     }
 
+    /// Tells every subscriber `event` (for the engine's own watchers).
+    pub(super) fn announce(&self, event: Event) {
+        let _ = self.tx.unbounded_send(Command::Announce(event));
+    }
+
     /// Reads an invoice and gets the mint's price for paying it.
     pub async fn quote_payment(
         &self,

@@ -6,6 +6,7 @@
 use flash_api::protocol::{Answer, Request, Secret};
 use zeroize::Zeroizing;
 
+use super::watch::Watchers;
 use super::{EngineError, Sleep, WalletHandle};
 
 /// How often a payment or an invoice is checked while the page waits, and how many checks a
@@ -22,12 +23,14 @@ fn text(secret: &Secret) -> Result<Zeroizing<String>, EngineError> {
         .ok_or(EngineError::Stopped)
 }
 
-/// Answers `request` with `handle`. `sleep` is the worker's timer (the engine does not own
-/// its time yet; see docs/architecture.md).
+/// Answers `request` with `handle`. `sleep` is the worker's timer; `watchers` the invoices
+/// the engine watches by itself (an invoice is watched from the moment it is made, and a
+/// request waiting for it only joins that watch).
 pub async fn answer(
     handle: &WalletHandle,
     request: Request,
     sleep: Sleep,
+    watchers: &Watchers,
 ) -> Result<Answer, EngineError> {
     use Request as R;
     Ok(match request {
@@ -104,12 +107,15 @@ pub async fn answer(
             Answer::Done
         }
         R::Mints => Answer::Mints(handle.mints().await?),
-        R::Invoice { mint, sats } => Answer::Invoice(handle.invoice(&mint, sats).await?),
-        R::AwaitInvoice { mint, quote_id } => Answer::Sats(
-            handle
-                .await_invoice(&mint, &quote_id, sleep, POLL_MS)
-                .await?,
-        ),
+        R::Invoice { mint, sats } => {
+            let invoice = handle.invoice(&mint, sats).await?;
+            // Watched from now on, whether or not a screen waits for it.
+            drop(watchers.watch(handle, &invoice.mint, &invoice.quote_id));
+            Answer::Invoice(invoice)
+        }
+        R::AwaitInvoice { mint, quote_id } => {
+            Answer::Sats(watchers.watch(handle, &mint, &quote_id).await?)
+        }
         R::QuotePayment { mint, invoice } => {
             Answer::Preview(handle.quote_payment(&mint, &invoice).await?)
         }

@@ -371,7 +371,8 @@ fn requests_over_the_protocol_get_the_handles_answers() {
         let ToEngine::Ask { id, request } = decode(&wire).unwrap() else {
             panic!("an ask");
         };
-        let result = pool.run_until(serve::answer(&handle, request, never()));
+        let watchers = super::watch::Watchers::new(std::rc::Rc::new(|_| {}), never());
+        let result = pool.run_until(serve::answer(&handle, request, never(), &watchers));
         let back = encode(&FromEngine::Answer { id, result }).unwrap();
         match decode(&back).unwrap() {
             FromEngine::Answer { id: 1, result } => result,
