@@ -85,13 +85,15 @@ pub fn format_bytes(bytes: u64) -> String {
     if bytes < 1_000 {
         return format!("{bytes} B");
     }
-    let mut value = bytes as f64 / 1_000.0;
-    let mut unit = 0;
-    while value >= 1_000.0 && unit < UNITS.len() - 1 {
-        value /= 1_000.0;
+    // In integers (tenths of the unit, rounded): float formatting would add ~10 KB of
+    // code to the page module for this one line.
+    let (mut divisor, mut unit) = (1_000u128, 0);
+    while u128::from(bytes) / divisor >= 1_000 && unit < UNITS.len() - 1 {
+        divisor *= 1_000;
         unit += 1;
     }
-    format!("{value:.1} {}", UNITS[unit])
+    let tenths = (u128::from(bytes) * 10 + divisor / 2) / divisor;
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 #[cfg(test)]

@@ -163,7 +163,7 @@ impl KeyHierarchy {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 // Native only: they use the OS generator (the browser's is tested in flash-browser).

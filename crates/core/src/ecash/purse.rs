@@ -70,10 +70,7 @@ pub fn parse_lock_key(text: &str) -> Result<cdk::nuts::PublicKey, EcashError> {
         if hrp.as_str() != "npub" || data.len() != 32 {
             return Err(EcashError::BadLockKey);
         }
-        format!(
-            "02{}",
-            data.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        )
+        format!("02{}", hex::encode(data))
     } else if text.len() == 64 {
         format!("02{text}")
     } else {

@@ -36,19 +36,11 @@ struct File {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    hex::encode(b)
 }
 
 fn unhex(s: &str) -> Result<Vec<u8>, VaultError> {
-    if !s.len().is_multiple_of(2) {
-        return Err(damaged("odd hex"));
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(s.get(i..i + 2).unwrap_or("zz"), 16).map_err(|_| damaged("hex"))
-        })
-        .collect()
+    hex::decode(s).map_err(|_| damaged("hex"))
 }
 
 fn damaged(what: &str) -> VaultError {

@@ -400,7 +400,7 @@ impl<S: Store> Vault<S> {
             &self.keys.index[..],
             &[table.as_bytes(), &[0], key.as_bytes()],
         );
-        mac.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(mac)
     }
 
     fn aad(table: &str, id: &str) -> Vec<u8> {
