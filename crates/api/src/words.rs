@@ -18,10 +18,11 @@ pub fn check_positions(
         fill(&mut byte)?;
         let pos = usize::from(byte[0]) % word_count + 1;
         if !picked.contains(&pos) {
-            picked.push(pos);
+            // Kept in order as it grows (three at most; no generic sort on the page).
+            let at = picked.iter().take_while(|p| **p < pos).count();
+            picked.insert(at, pos);
         }
     }
-    picked.sort_unstable();
     Ok(picked)
 }
 
