@@ -69,7 +69,7 @@ fn LightningIn() -> impl IntoView {
             </form>
             {move || invoice.get().map(|inv| view! {
                 <div class="invoice" data-testid="invoice">
-                    <Qr text=inv.request.to_uppercase() label=crate::t_now!("receive.invoice_qr") />
+                    <Qr text=inv.request.to_ascii_uppercase() label=crate::t_now!("receive.invoice_qr") />
                     <CopyBox text=inv.request.clone() testid="invoice-text" />
                     <Show when=move || received.get().is_none() && error.get().is_none()>
                         <p class="hint" aria-live="polite">{tr!("receive.waiting")}</p>

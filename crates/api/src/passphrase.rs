@@ -59,8 +59,13 @@ pub fn assess(p: &str) -> (Strength, Option<Weakness>) {
     if chars.len() < MIN_LEN {
         return (Strength::TooWeak, Some(Weakness::TooShort));
     }
-    let lower = p.to_lowercase();
-    let stripped: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    // ASCII case folding is enough to compare with the (ASCII) common list, and keeps
+    // Unicode's case tables (~10 KB) out of the page module.
+    let stripped: String = p
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     if COMMON
         .iter()
         .any(|c| stripped == *c || (stripped.starts_with(c) && stripped.len() <= c.len() + 4))
