@@ -85,14 +85,14 @@ pub fn format_bytes(bytes: u64) -> String {
     if bytes < 1_000 {
         return format!("{bytes} B");
     }
-    // In integers (tenths of the unit, rounded): float formatting would add ~10 KB of
+    // In integers (tenths of the unit, rounded): float formatting would add ~5 KB brotli of
     // code to the page module for this one line.
-    let (mut divisor, mut unit) = (1_000u128, 0);
-    while u128::from(bytes) / divisor >= 1_000 && unit < UNITS.len() - 1 {
-        divisor *= 1_000;
+    let (mut tenth, mut unit) = (100u64, 0); // bytes in a tenth of the unit
+    while bytes / (tenth * 10) >= 1_000 && unit < UNITS.len() - 1 {
+        tenth *= 1_000;
         unit += 1;
     }
-    let tenths = (u128::from(bytes) * 10 + divisor / 2) / divisor;
+    let tenths = bytes / tenth + u64::from(bytes % tenth >= tenth / 2);
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
@@ -107,6 +107,9 @@ mod tests {
         assert_eq!(format_bytes(1_500), "1.5 KB");
         assert_eq!(format_bytes(20_000_000), "20.0 MB");
         assert_eq!(format_bytes(1_234_000_000), "1.2 GB");
+        assert_eq!(format_bytes(999_949), "999.9 KB");
+        assert_eq!(format_bytes(1_000_000), "1.0 MB");
+        assert_eq!(format_bytes(u64::MAX), "18446744.1 TB", "no overflow");
     }
 
     #[test]

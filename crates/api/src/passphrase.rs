@@ -59,11 +59,12 @@ pub fn assess(p: &str) -> (Strength, Option<Weakness>) {
     if chars.len() < MIN_LEN {
         return (Strength::TooWeak, Some(Weakness::TooShort));
     }
-    // ASCII case folding is enough to compare with the (ASCII) common list, and keeps
-    // Unicode's case tables (~10 KB) out of the page module.
+    // ASCII letters and digits, ASCII case folding: enough to compare with the (ASCII)
+    // common list (other characters only ever made a phrase look less like one), and it
+    // keeps Unicode's tables (~10 KB brotli) out of the page module.
     let stripped: String = p
         .chars()
-        .filter(|c| c.is_alphanumeric())
+        .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
     if COMMON
