@@ -64,6 +64,12 @@ pub fn assess(p: &str) -> (Strength, Option<Weakness>) {
     // keeps Unicode's tables (~10 KB brotli) out of the page module.
     let stripped: String = p
         .chars()
+        // The two non-ASCII letters Unicode lowercases to ASCII (Kelvin sign, dotted I).
+        .map(|c| match c {
+            '\u{212A}' => 'k',
+            '\u{0130}' => 'i',
+            c => c,
+        })
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();

@@ -221,7 +221,10 @@ impl RemoteHandle {
                             .listeners
                             .borrow_mut()
                             .retain(|l| l.unbounded_send(event.clone()).is_ok());
-                        *shared.last.borrow_mut() = Some(event);
+                        // Only the status greets a new listener (not an old announcement).
+                        if matches!(event, Event::StatusChanged(_)) {
+                            *shared.last.borrow_mut() = Some(event);
+                        }
                     }
                     Ok(FromEngine::Hello { version: v }) => {
                         shared.version.set(Some(v));

@@ -71,7 +71,8 @@ impl Watchers {
         (self.spawn)(Box::pin(async move {
             let result = driving.await;
             running.borrow_mut().remove(&key);
-            if let Ok(sats) = result {
+            // 0: minted already by someone else (a recovery); nothing new to announce.
+            if let Ok(sats @ 1..) = result {
                 h.announce(Event::InvoicePaid {
                     mint,
                     sats: Sats(sats),
