@@ -92,7 +92,14 @@ pub fn format_bytes(bytes: u64) -> String {
         tenth *= 1_000;
         unit += 1;
     }
-    let tenths = bytes / tenth + u64::from(bytes % tenth >= tenth / 2);
+    let round = |tenth: u64| bytes / tenth + u64::from(bytes % tenth >= tenth / 2);
+    let mut tenths = round(tenth);
+    if tenths >= 10_000 && unit < UNITS.len() - 1 {
+        // Rounded up to 1000 of this unit: 1.0 of the next.
+        tenth *= 1_000;
+        unit += 1;
+        tenths = round(tenth);
+    }
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
@@ -108,6 +115,7 @@ mod tests {
         assert_eq!(format_bytes(20_000_000), "20.0 MB");
         assert_eq!(format_bytes(1_234_000_000), "1.2 GB");
         assert_eq!(format_bytes(999_949), "999.9 KB");
+        assert_eq!(format_bytes(999_950), "1.0 MB");
         assert_eq!(format_bytes(1_000_000), "1.0 MB");
         assert_eq!(format_bytes(u64::MAX), "18446744.1 TB", "no overflow");
     }
