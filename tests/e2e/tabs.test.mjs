@@ -29,6 +29,14 @@ async function writerEpoch(page) {
   );
 }
 
+/** A new tab of `context` at the app, once its first screen is up. */
+async function openTab(context, app) {
+  const page = await context.newPage();
+  await page.goto(app);
+  await appReady(page);
+  return page;
+}
+
 describe("one writer across tabs", () => {
   const env = useStack();
 
@@ -69,14 +77,10 @@ describe("one writer across tabs", () => {
 
   test("a tab that gets the wallet back sees the wallet another tab made meanwhile", async () => {
     const context = await env.browser.newContext();
-    const first = await context.newPage();
-    await first.goto(env.stack.app);
-    await appReady(first);
+    const first = await openTab(context, env.stack.app);
     await first.getByRole("button", { name: "Create a new wallet" }).waitFor();
 
-    const second = await context.newPage();
-    await second.goto(env.stack.app);
-    await appReady(second);
+    const second = await openTab(context, env.stack.app);
     await second.getByRole("button", { name: "Use here" }).click();
     await first.getByText("Flash is now open in another tab, so it was locked here.").waitFor();
     await restoreFromWords(second, env.stack.app, LEGAL);
@@ -125,13 +129,9 @@ describe("one writer across tabs", () => {
 
   test("a waiting tab carries on by itself when the tab that had Flash closes", async () => {
     const context = await env.browser.newContext();
-    const first = await context.newPage();
-    await first.goto(env.stack.app);
-    await appReady(first);
+    const first = await openTab(context, env.stack.app);
     await first.getByRole("button", { name: "Create a new wallet" }).waitFor();
-    const second = await context.newPage();
-    await second.goto(env.stack.app);
-    await appReady(second);
+    const second = await openTab(context, env.stack.app);
     await second.getByRole("heading", { level: 1, name: "Flash is open in another tab" }).waitFor();
     await first.close();
     await second.getByRole("button", { name: "Create a new wallet" }).waitFor();
