@@ -19,13 +19,18 @@ pub(crate) struct TestMint {
 }
 
 pub(crate) async fn start_mint(name: &str) -> TestMint {
+    start_mint_paying_after(name, 0).await
+}
+
+/// A mint whose Lightning reports each invoice paid `secs` after it is made.
+pub(crate) async fn start_mint_paying_after(name: &str, secs: u64) -> TestMint {
     let dir = std::env::temp_dir().join(format!("flash-wallet-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let url = format!("http://127.0.0.1:{}", addr.port());
-    let mint = build(&dir, &url, 0).await.unwrap();
+    let mint = build(&dir, &url, secs).await.unwrap();
     let server = MintServer::start(mint.clone(), listener, addr)
         .await
         .unwrap();
@@ -74,7 +79,7 @@ pub(crate) async fn fund(p: &Purse, mint: &str, sats: u64) {
     assert!(inv.request.starts_with("lnbc"), "a real BOLT11 invoice");
     for _ in 0..100 {
         if let Some(got) = p.try_mint(mint, &inv.quote_id).await.unwrap() {
-            assert_eq!(got, sats);
+            assert_eq!((got.sats, got.now), (sats, true));
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -170,6 +170,23 @@ fn parse_url(url: &str) -> Result<MintUrl, EcashError> {
     MintUrl::from_str(url).map_err(|_| EcashError::BadMintUrl)
 }
 
+/// An invoice found paid and minted by [`Purse::try_mint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Minted {
+    /// The sats it brought.
+    pub sats: u64,
+    /// Whether this check minted them (else an earlier one or a recovery did, and has said so).
+    pub now: bool,
+}
+
+/// A stored invoice this wallet has minted already, as [`Minted`].
+fn issued(quote: &cdk::wallet::MintQuote) -> Option<Minted> {
+    (quote.amount_issued > Amount::ZERO).then(|| Minted {
+        sats: u64::from(quote.amount_issued),
+        now: false,
+    })
+}
+
 /// Parses a token in any encoding Cashu uses (V4 `cashuB`, V3 `cashuA`), also inside a
 /// `cashu:` URI, and refuses anything else with a clear error.
 pub fn parse_token(text: &str) -> Result<Token, EcashError> {
@@ -264,11 +281,16 @@ impl Purse {
     }
 
     async fn known_wallet(&self, url: &str) -> Result<Wallet, EcashError> {
+        self.wallet_for(&self.known_url(url).await?)
+    }
+
+    /// `url` parsed, if it is one of this wallet's mints.
+    async fn known_url(&self, url: &str) -> Result<MintUrl, EcashError> {
         let url = parse_url(url)?;
         if !self.db.get_mints().await?.contains_key(&url) {
             return Err(EcashError::UnknownMint);
         }
-        self.wallet_for(&url)
+        Ok(url)
     }
 
     /// Mints this wallet uses.
@@ -421,11 +443,73 @@ impl Purse {
         })
     }
 
-    /// Checks an invoice once: `Some(sats)` when paid and minted, `None` while unpaid.
-    pub async fn try_mint(&self, mint: &str, quote_id: &str) -> Result<Option<u64>, EcashError> {
+    /// Checks an invoice once: `Some` when paid and minted (now, or before), `None` while
+    /// unpaid. The mint is asked without holding `moving`: an unpaid invoice (nearly every
+    /// check) or a mint that takes [`MINT_TIMEOUT_MS`] to not answer must not hold up a send
+    /// or a payment. Only a paid invoice takes `moving`, to mint.
+    ///
+    /// [`MINT_TIMEOUT_MS`]: super::transport::MINT_TIMEOUT_MS
+    pub async fn try_mint(&self, mint: &str, quote_id: &str) -> Result<Option<Minted>, EcashError> {
+        use cdk::wallet::MintConnector;
+        let url = self.known_url(mint).await?;
+        let stored = self
+            .db
+            .get_mint_quote(quote_id)
+            .await?
+            .ok_or(EcashError::Other("unknown invoice".into()))?;
+        if let Some(done) = issued(&stored) {
+            return Ok(Some(done));
+        }
+        let state = match self
+            .client_for(&url)
+            .get_mint_quote_status(PaymentMethod::BOLT11, quote_id)
+            .await
+        {
+            Ok(answer) => answer.state().ok_or_else(|| {
+                EcashError::Other("the mint's answer about the invoice does not add up".into())
+            })?,
+            // The invoice's own expiry is the last word: a mint unreachable until after it
+            // ends the watch (a late payment is minted by the next unlock's recovery).
+            Err(e) => {
+                return Err(match EcashError::from(e) {
+                    EcashError::Unreachable(_) if stored.expiry < cdk::util::unix_time() => {
+                        EcashError::QuoteExpired
+                    }
+                    other => other,
+                })
+            }
+        };
+        match state {
+            MintQuoteState::Unpaid if stored.expiry < cdk::util::unix_time() => {
+                Err(EcashError::QuoteExpired)
+            }
+            MintQuoteState::Unpaid => Ok(None),
+            MintQuoteState::Paid | MintQuoteState::Issued => self.mint_paid(&url, quote_id).await,
+        }
+    }
+
+    /// Invoices made here and not yet minted nor expired, as (mint, quote id).
+    pub async fn open_invoices(&self) -> Result<Vec<(String, String)>, EcashError> {
+        let now = cdk::util::unix_time();
+        Ok(self
+            .db
+            .get_unissued_mint_quotes()
+            .await?
+            .into_iter()
+            .filter(|q| q.expiry >= now && q.amount_issued == Amount::ZERO)
+            .map(|q| (q.mint_url.to_string(), q.id))
+            .collect())
+    }
+
+    /// Mints a paid invoice, under `moving`. A recovery (or another check) may have minted it
+    /// while this one waited: then that is the answer, and nothing is minted twice.
+    async fn mint_paid(&self, url: &MintUrl, quote_id: &str) -> Result<Option<Minted>, EcashError> {
         let _one_at_a_time = self.moving.lock().await;
-        let wallet = self.known_wallet(mint).await?;
+        let wallet = self.wallet_for(url)?;
         let quote = wallet.check_mint_quote_status(quote_id).await?;
+        if let Some(done) = issued(&quote) {
+            return Ok(Some(done));
+        }
         match quote.state {
             MintQuoteState::Paid => {
                 let proofs = match wallet.mint(quote_id, SplitTarget::default(), None).await {
@@ -436,13 +520,17 @@ impl Purse {
                     }
                     other => other?,
                 };
-                Ok(Some(proofs.iter().map(|p| u64::from(p.amount)).sum()))
+                Ok(Some(Minted {
+                    sats: proofs.iter().map(|p| u64::from(p.amount)).sum(),
+                    now: true,
+                }))
             }
-            MintQuoteState::Issued => Ok(Some(0)),
-            MintQuoteState::Unpaid if quote.expiry < cdk::util::unix_time() => {
-                Err(EcashError::QuoteExpired)
-            }
-            _ => Ok(None),
+            // Issued to another device of the same words: its proofs are found by a restore.
+            MintQuoteState::Issued => Ok(Some(Minted {
+                sats: quote.amount.map_or(0, u64::from),
+                now: false,
+            })),
+            MintQuoteState::Unpaid => Ok(None),
         }
     }
 

@@ -2,6 +2,7 @@
 //! its reply; nothing here touches wallet state.
 
 use super::*;
+use crate::ecash::purse::Minted;
 
 impl WalletHandle {
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
@@ -227,8 +228,21 @@ impl WalletHandle {
             .await
     }
 
-    /// Waits until the invoice is paid, then mints; returns the sats minted. Checks every
-    /// `every_ms` using `sleep`; ends with an error when the invoice expires unpaid.
+    /// Checks an invoice once, and mints it if it is paid: `None` while unpaid.
+    pub async fn check_invoice(
+        &self,
+        mint: &str,
+        quote_id: &str,
+    ) -> Result<Option<Minted>, EngineError> {
+        let (m, q) = (mint.to_string(), quote_id.to_string());
+        self.ecash(move |p| Box::pin(async move { p.try_mint(&m, &q).await }))
+            .await
+    }
+
+    /// Waits until the invoice is paid, then mints; returns the sats it brought (also when
+    /// minted before, by a recovery). Checks every `every_ms` using `sleep`, slower while the
+    /// mint cannot be reached ([`super::watch::follow`]); ends with an error when the invoice
+    /// expires unpaid.
     pub async fn await_invoice(
         &self,
         mint: &str,
@@ -236,21 +250,17 @@ impl WalletHandle {
         sleep: Sleep,
         every_ms: u32,
     ) -> Result<u64, EngineError> {
-        let (mint, quote) = (mint.to_string(), quote_id.to_string());
-        loop {
-            let (m, q) = (mint.clone(), quote.clone());
-            let step = self
-                .ecash(move |p| Box::pin(async move { p.try_mint(&m, &q).await }))
-                .await;
-            match step {
-                Ok(Some(sats)) => return Ok(sats),
-                Ok(None) => {}
-                // A dropped connection is worth another try; anything else is final.
-                Err(EngineError::Ecash(EcashError::Unreachable(_))) => {}
-                Err(e) => return Err(e),
-            }
-            sleep(every_ms).await;
-        }
+        Ok(super::watch::follow(self, mint, quote_id, &sleep, every_ms)
+            .await?
+            .sats)
+    }
+
+    /// The invoices made and not yet minted nor expired, as (mint, quote id): watched again
+    /// at every unlock, so one paid while the wallet was locked lands without a visit to
+    /// Receive.
+    pub async fn open_invoices(&self) -> Result<Vec<(String, String)>, EngineError> {
+        self.ecash(|p| Box::pin(async move { p.open_invoices().await }))
+            .await
     }
 
     /// Tells every subscriber `event` (for the engine's own watchers).

@@ -33,6 +33,25 @@ pub async fn answer(
     watchers: &Watchers,
 ) -> Result<Answer, EngineError> {
     use Request as R;
+    let opens = matches!(
+        request,
+        R::Unlock { .. } | R::UnlockWithPasskey { .. } | R::ImportBackup { .. }
+    );
+    let answer = answer_one(handle, request, sleep, watchers).await?;
+    if opens {
+        // The last session's watches ended with its lock; pick up its open invoices.
+        watchers.resume(handle).await;
+    }
+    Ok(answer)
+}
+
+async fn answer_one(
+    handle: &WalletHandle,
+    request: Request,
+    sleep: Sleep,
+    watchers: &Watchers,
+) -> Result<Answer, EngineError> {
+    use Request as R;
     Ok(match request {
         R::Status => Answer::Status(handle.status().await?),
         R::NewPhrase { words } => {
@@ -114,7 +133,7 @@ pub async fn answer(
             Answer::Invoice(invoice)
         }
         R::AwaitInvoice { mint, quote_id } => {
-            Answer::Sats(watchers.watch(handle, &mint, &quote_id).await?)
+            Answer::Sats(watchers.watch(handle, &mint, &quote_id).await?.sats)
         }
         R::QuotePayment { mint, invoice } => {
             Answer::Preview(handle.quote_payment(&mint, &invoice).await?)

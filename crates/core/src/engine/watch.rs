@@ -12,11 +12,83 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 
 use super::{EngineError, Event, Sleep, WalletHandle};
 use crate::amount::Sats;
+use crate::ecash::purse::Minted;
+use crate::ecash::EcashError;
 
-/// How often a watched invoice is checked with its mint.
+/// How often a watched invoice is checked with its mint at first: a payer usually pays
+/// within a minute of seeing the QR, and the Receive screen should say so at once.
 pub const CHECK_EVERY_MS: u32 = 1_000;
 
-type Outcome = Shared<LocalBoxFuture<'static, Result<u64, EngineError>>>;
+/// After this many unpaid checks, an invoice is checked only every [`SLOW_CHECK_MS`]: one
+/// left open for its full hour (or several) must not ask its mint every second.
+const QUICK_CHECKS: u32 = 120;
+const SLOW_CHECK_MS: u32 = 5_000;
+
+/// The longest wait between checks while the mint cannot be reached (doubling from the
+/// first wait): a mint that is down is not hammered, and one back up is found in half a
+/// minute.
+const MAX_BACKOFF_MS: u32 = 30_000;
+
+type Outcome = Shared<LocalBoxFuture<'static, Result<Minted, EngineError>>>;
+
+/// The waits between the checks of one invoice.
+#[derive(Debug)]
+struct Pace {
+    every_ms: u32,
+    unpaid: u32,
+    backoff_ms: u32,
+}
+
+impl Pace {
+    fn new(every_ms: u32) -> Self {
+        Self {
+            every_ms,
+            unpaid: 0,
+            backoff_ms: every_ms,
+        }
+    }
+
+    /// The wait after the mint said "unpaid".
+    fn unpaid(&mut self) -> u32 {
+        self.backoff_ms = self.every_ms;
+        self.unpaid = self.unpaid.saturating_add(1);
+        if self.unpaid > QUICK_CHECKS {
+            self.every_ms.max(SLOW_CHECK_MS)
+        } else {
+            self.every_ms
+        }
+    }
+
+    /// The wait after the mint could not be reached.
+    fn unreachable(&mut self) -> u32 {
+        self.backoff_ms = self
+            .backoff_ms
+            .saturating_mul(2)
+            .min(MAX_BACKOFF_MS.max(self.every_ms));
+        self.backoff_ms
+    }
+}
+
+/// Checks the invoice of `quote_id` until it is paid and minted, it expires (an error, also
+/// when the mint is still unreachable at its expiry), or the wallet locks (an error).
+pub async fn follow(
+    handle: &WalletHandle,
+    mint: &str,
+    quote_id: &str,
+    sleep: &Sleep,
+    every_ms: u32,
+) -> Result<Minted, EngineError> {
+    let mut pace = Pace::new(every_ms);
+    loop {
+        let wait = match handle.check_invoice(mint, quote_id).await {
+            Ok(Some(minted)) => return Ok(minted),
+            Ok(None) => pace.unpaid(),
+            Err(EngineError::Ecash(EcashError::Unreachable(_))) => pace.unreachable(),
+            Err(e) => return Err(e),
+        };
+        sleep(wait).await;
+    }
+}
 
 /// What runs a watcher to its end, apart from anyone waiting for it (the browser's
 /// `spawn_local`, a test's pool).
@@ -52,7 +124,7 @@ impl Watchers {
     }
 
     /// Watches the invoice of `quote_id` at `mint` unless it is watched already, and returns
-    /// its outcome (the sats minted), which any number of callers may await or drop.
+    /// its outcome, which any number of callers may await or drop.
     pub fn watch(&self, handle: &WalletHandle, mint: &str, quote_id: &str) -> Outcome {
         let key = quote_id.to_string();
         if let Some(outcome) = self.running.borrow().get(&key) {
@@ -60,7 +132,7 @@ impl Watchers {
         }
         let (h, sleep) = (handle.clone(), self.sleep.clone());
         let (m, q) = (mint.to_string(), key.clone());
-        let outcome: Outcome = async move { h.await_invoice(&m, &q, sleep, CHECK_EVERY_MS).await }
+        let outcome: Outcome = async move { follow(&h, &m, &q, &sleep, CHECK_EVERY_MS).await }
             .boxed_local()
             .shared();
         self.running
@@ -71,8 +143,12 @@ impl Watchers {
         (self.spawn)(Box::pin(async move {
             let result = driving.await;
             running.borrow_mut().remove(&key);
-            // 0: minted already by someone else (a recovery); nothing new to announce.
-            if let Ok(sats @ 1..) = result {
+            // Minted before (by a recovery): the balance has it already; nothing new.
+            if let Ok(Minted {
+                sats: sats @ 1..,
+                now: true,
+            }) = result
+            {
                 h.announce(Event::InvoicePaid {
                     mint,
                     sats: Sats(sats),
@@ -80,5 +156,49 @@ impl Watchers {
             }
         }));
         outcome
+    }
+
+    /// Watches again every invoice still open (at unlock: the watches ended when the wallet
+    /// locked, and one may be paid while it is unlocked again). A wallet that cannot list
+    /// them watches none; the next unlock's recovery mints what was paid.
+    pub async fn resume(&self, handle: &WalletHandle) {
+        for (mint, quote_id) in handle.open_invoices().await.unwrap_or_default() {
+            drop(self.watch(handle, &mint, &quote_id));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_mint_is_asked_less_and_less_often() {
+        let mut pace = Pace::new(CHECK_EVERY_MS);
+        let waits: Vec<u32> = (0..7).map(|_| pace.unreachable()).collect();
+        assert_eq!(waits, [2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+        assert_eq!(
+            pace.unpaid(),
+            CHECK_EVERY_MS,
+            "an answer resets the back-off"
+        );
+        assert_eq!(pace.unreachable(), 2_000);
+    }
+
+    #[test]
+    fn an_invoice_left_open_is_checked_less_often_after_two_minutes() {
+        let mut pace = Pace::new(CHECK_EVERY_MS);
+        let quick = (0..QUICK_CHECKS).map(|_| pace.unpaid());
+        assert!(quick.into_iter().all(|w| w == CHECK_EVERY_MS));
+        assert_eq!(pace.unpaid(), SLOW_CHECK_MS);
+        assert_eq!(pace.unpaid(), SLOW_CHECK_MS);
+    }
+
+    #[test]
+    fn a_test_pace_faster_than_the_cap_still_backs_off() {
+        let mut pace = Pace::new(50);
+        assert_eq!(pace.unreachable(), 100);
+        let last = (0..20).map(|_| pace.unreachable()).last();
+        assert_eq!(last, Some(MAX_BACKOFF_MS));
     }
 }
