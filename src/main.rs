@@ -8,8 +8,10 @@ rust_i18n::i18n!("locales", fallback = "en");
 mod app;
 mod components;
 mod errors;
+mod fetched;
 mod i18n;
 mod pages;
+mod task;
 
 fn main() {
     // The engine's module starts loading in its worker while this one renders.

@@ -21,31 +21,31 @@ pub fn Activity() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let revision = move || status.0.get().map(|s| s.revision).unwrap_or(0);
     let h1 = handle.clone();
-    let pending = LocalResource::new(move || {
+    let pending = crate::fetched::fetched(move || {
         let _ = (revision(), refresh.get());
         let h = h1.clone();
         async move { h.pending().await.unwrap_or_default() }
     });
     let h2 = handle.clone();
-    let history = LocalResource::new(move || {
+    let history = crate::fetched::fetched(move || {
         let _ = (revision(), refresh.get());
         let h = h2.clone();
         async move { h.history().await.unwrap_or_default() }
     });
     let h4 = handle.clone();
-    let saved = LocalResource::new(move || {
+    let saved = crate::fetched::fetched(move || {
         let _ = (revision(), refresh.get());
         let h = h4.clone();
         async move { h.saved_tokens().await.unwrap_or_default() }
     });
     let h5 = handle.clone();
-    let failed = LocalResource::new(move || {
+    let failed = crate::fetched::fetched(move || {
         let _ = (revision(), refresh.get());
         let h = h5.clone();
         async move { h.failed_tokens().await.unwrap_or_default() }
     });
     let h6 = handle.clone();
-    let dismiss = Action::new_local(move |id: &String| {
+    let dismiss = crate::task::Task::new_local(move |id: &String| {
         let h = h6.clone();
         let id = id.clone();
         async move {
@@ -54,7 +54,7 @@ pub fn Activity() -> impl IntoView {
         }
     });
     let h3 = handle.clone();
-    let reclaim = Action::new_local(move |(mint, id): &(String, String)| {
+    let reclaim = crate::task::Task::new_local(move |(mint, id): &(String, String)| {
         let h = h3.clone();
         let (mint, id) = (mint.clone(), id.clone());
         async move {
@@ -65,7 +65,7 @@ pub fn Activity() -> impl IntoView {
             refresh.update(|n| *n += 1);
         }
     });
-    let retry = Action::new_local(move |_: &()| {
+    let retry = crate::task::Task::new_local(move |_: &()| {
         let h = handle.clone();
         async move {
             let _ = h.recover().await;

@@ -16,7 +16,7 @@ pub fn ChangePassphrase() -> impl IntoView {
     let again = RwSignal::new(String::new());
     // Off by default: a new passphrase usually means the old way in is no longer trusted.
     let keep_passkey = RwSignal::new(false);
-    let change = Action::new_local(move |(cur, new): &(String, String)| {
+    let change = crate::task::Task::new_local(move |(cur, new): &(String, String)| {
         let handle = handle.clone();
         let (cur, new) = (cur.clone(), new.clone());
         let keep = keep_passkey.get_untracked();
@@ -68,7 +68,7 @@ pub fn ChangePassphrase() -> impl IntoView {
                     on:change=move |ev| keep_passkey.set(event_target_checked(&ev)) />
                 {tr!("settings.change_keep_passkey")}
             </label>
-            <button type="submit" disabled=move || change.pending().get()>{tr!("settings.change_submit")}</button>
+            <button type="submit" disabled=change.pending()>{tr!("settings.change_submit")}</button>
             {move || match outcome() {
                 Some(Ok(())) => view! { <p role="status">{tr!("settings.change_done")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p role="alert" class="error">{e}</p> }.into_any(),

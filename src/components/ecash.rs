@@ -11,10 +11,10 @@ use crate::tr;
 
 /// The mints, refetched whenever eCash state changes or `refresh` is bumped. Empty while
 /// locked.
-pub fn use_mints(refresh: RwSignal<u32>) -> LocalResource<Vec<MintView>> {
+pub fn use_mints(refresh: RwSignal<u32>) -> crate::fetched::Fetched<Vec<MintView>> {
     let status = expect_context::<WalletStatus>();
     let handle = crate::app::engine();
-    LocalResource::new(move || {
+    crate::fetched::fetched(move || {
         let _ = refresh.get();
         let s = status.0.get();
         let unlocked = s.as_ref().is_some_and(|s| s.state == WalletState::Unlocked);
@@ -49,7 +49,7 @@ pub fn NeedsUnlock() -> impl IntoView {
 /// A select of the wallet's mints, bound to `selected` (the first mint when empty).
 #[component]
 pub fn MintPicker(
-    mints: LocalResource<Vec<MintView>>,
+    mints: crate::fetched::Fetched<Vec<MintView>>,
     selected: RwSignal<String>,
 ) -> impl IntoView {
     Effect::new(move || {

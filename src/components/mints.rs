@@ -19,7 +19,7 @@ pub fn Mints() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let confirm_remove = RwSignal::new(None::<String>);
     let add_handle = handle.clone();
-    let add = Action::new_local(move |_: &()| {
+    let add = crate::task::Task::new_local(move |_: &()| {
         let handle = add_handle.clone();
         let u = url.get_untracked();
         async move {
@@ -34,7 +34,7 @@ pub fn Mints() -> impl IntoView {
         }
     });
     let restore_handle = handle.clone();
-    let restore = Action::new_local(move |_: &()| {
+    let restore = crate::task::Task::new_local(move |_: &()| {
         let handle = restore_handle.clone();
         async move {
             error.set(None);
@@ -43,7 +43,7 @@ pub fn Mints() -> impl IntoView {
             found.map_err(|e| e.user_message())
         }
     });
-    let remove = Action::new_local(move |(u, force): &(String, bool)| {
+    let remove = crate::task::Task::new_local(move |(u, force): &(String, bool)| {
         let handle = handle.clone();
         let (u, force) = (u.clone(), *force);
         async move {
@@ -118,11 +118,11 @@ pub fn Mints() -> impl IntoView {
                 <input type="url" required placeholder="https://mint.example.com" data-testid="mint-url"
                     prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
             </label>
-            <button type="submit" disabled=move || add.pending().get()>{tr!("mints.add")}</button>
+            <button type="submit" disabled=add.pending()>{tr!("mints.add")}</button>
         </form>
         {move || error.get().map(|e| view! { <p role="alert" class="error">{e}</p> })}
         <p class="hint">{tr!("mints.restore_hint")}</p>
-        <button type="button" class="secondary" disabled=move || restore.pending().get()
+        <button type="button" class="secondary" disabled=restore.pending()
             on:click=move |_| { restore.dispatch(()); }>{tr!("mints.restore")}</button>
         {move || restore.value().get().map(|r| match r {
             Ok(n) => view! { <p role="status" data-testid="restored">{rust_i18n::t!("mints.restored", n = n).into_owned()}</p> }.into_any(),

@@ -8,12 +8,12 @@ use crate::tr;
 
 /// The action that sets (`Some(nsec)`) or drops (`None`) the imported key. It is owned by the
 /// settings page, not by [`NostrKey`], because a change re-renders the key list this sits in.
-pub type SetNsec = Action<Option<String>, Result<(), String>>;
+pub type SetNsec = crate::task::Task<Option<String>, Result<(), String>>;
 
 /// Makes the [`SetNsec`] action; bumps `changed` after a change so the shown keys refresh.
 pub fn set_nsec_action(changed: RwSignal<u32>) -> SetNsec {
     let handle = crate::app::engine();
-    Action::new_local(move |value: &Option<String>| {
+    crate::task::Task::new_local(move |value: &Option<String>| {
         let handle = handle.clone();
         let value = value.clone();
         async move {
@@ -76,8 +76,6 @@ pub fn NostrKey(imported: bool, set: SetNsec) -> impl IntoView {
     };
     view! {
         {body}
-        <Show when=move || error().is_some()>
-            <p role="alert" class="error">{move || error().unwrap_or_default()}</p>
-        </Show>
+        {move || error().map(|e| view! { <p role="alert" class="error">{e}</p> })}
     }
 }

@@ -33,7 +33,7 @@ pub fn Onboarding() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
 
     let h = handle.clone();
-    let create = Action::new_local(move |words: &usize| {
+    let create = crate::task::Task::new_local(move |words: &usize| {
         let h = h.clone();
         let words = *words;
         async move {
@@ -55,7 +55,7 @@ pub fn Onboarding() -> impl IntoView {
                     <input type="checkbox" prop:checked=long on:change=move |ev| long.set(event_target_checked(&ev)) />
                     {tr!("onboarding.long_phrase")}
                 </label>
-                <button type="button" disabled=move || create.pending().get()
+                <button type="button" disabled=create.pending()
                     on:click=move |_| { error.set(None); create.dispatch(if long.get_untracked() { 24 } else { 12 }); }>
                     {tr!("onboarding.create")}
                 </button>
@@ -141,9 +141,7 @@ pub fn Onboarding() -> impl IntoView {
         <section class="onboarding" aria-labelledby="onboarding-title">
             <h2 id="onboarding-title" class="visually-hidden">{tr!("onboarding.title")}</h2>
             {body}
-            <Show when=move || error.get().is_some()>
-                <p role="alert" class="error">{move || error.get().unwrap_or_default()}</p>
-            </Show>
+            {move || error.get().map(|e| view! { <p role="alert" class="error">{e}</p> })}
         </section>
     }
 }
@@ -169,7 +167,7 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
     let words = RwSignal::new(phrase.unwrap_or_default());
     let pass = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
-    let setup = Action::new_local(move |(phrase, pass): &(String, String)| {
+    let setup = crate::task::Task::new_local(move |(phrase, pass): &(String, String)| {
         let handle = handle.clone();
         let (phrase, pass) = (phrase.clone(), pass.clone());
         async move {
@@ -212,7 +210,7 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
                 <input id="repeat-passphrase" type="password" autocomplete="new-password" required
                     on:input=move |ev| again.set(event_target_value(&ev)) />
             </div>
-            <button type="submit" disabled=move || setup.pending().get()>
+            <button type="submit" disabled=setup.pending()>
                 {move || if setup.pending().get() { crate::t_now!("passphrase.working") } else { crate::t_now!("passphrase.submit") }}
             </button>
         </form>
@@ -225,7 +223,7 @@ fn RestoreFile(error: RwSignal<Option<String>>) -> impl IntoView {
     let handle = crate::app::engine();
     let input: NodeRef<leptos::html::Input> = NodeRef::new();
     let pass = RwSignal::new(String::new());
-    let restore = Action::new_local(move |pass: &String| {
+    let restore = crate::task::Task::new_local(move |pass: &String| {
         let handle = handle.clone();
         let pass = pass.clone();
         async move {
@@ -262,7 +260,7 @@ fn RestoreFile(error: RwSignal<Option<String>>) -> impl IntoView {
                 <input id="backup-passphrase" type="password" autocomplete="current-password" required
                     on:input=move |ev| pass.set(event_target_value(&ev)) />
             </div>
-            <button type="submit" disabled=move || restore.pending().get()>
+            <button type="submit" disabled=restore.pending()>
                 {move || if restore.pending().get() { crate::t_now!("onboarding.file_working") } else { crate::t_now!("onboarding.file_submit") }}
             </button>
         </form>

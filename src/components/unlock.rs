@@ -12,7 +12,7 @@ pub fn Unlock() -> impl IntoView {
     let handle = crate::app::engine();
     let handle_passkey = handle.clone();
     let passphrase = RwSignal::new(String::new());
-    let unlock = Action::new_local(move |pass: &String| {
+    let unlock = crate::task::Task::new_local(move |pass: &String| {
         let handle = handle.clone();
         let pass = pass.clone();
         async move {
@@ -29,11 +29,11 @@ pub fn Unlock() -> impl IntoView {
         passphrase.set(String::new());
     };
     let passkey_handle = handle_passkey.clone();
-    let passkey = LocalResource::new(move || {
+    let passkey = crate::fetched::fetched(move || {
         let handle = passkey_handle.clone();
         async move { handle.passkey().await.ok().flatten() }
     });
-    let with_passkey = Action::new_local(move |_: &()| {
+    let with_passkey = crate::task::Task::new_local(move |_: &()| {
         let handle = handle_passkey.clone();
         async move {
             let request = handle
@@ -67,10 +67,8 @@ pub fn Unlock() -> impl IntoView {
                 <input id="unlock-passphrase" type="password" autocomplete="current-password" required
                     prop:value=passphrase on:input=move |ev| passphrase.set(event_target_value(&ev)) />
             </div>
-            <Show when=move || error().is_some()>
-                <p role="alert" class="error">{move || error().unwrap_or_default()}</p>
-            </Show>
-            <button type="submit" disabled=move || unlock.pending().get()>
+            {move || error().map(|e| view! { <p role="alert" class="error">{e}</p> })}
+            <button type="submit" disabled=unlock.pending()>
                 {move || if unlock.pending().get() { crate::t_now!("unlock.working") } else { crate::t_now!("unlock.submit") }}
             </button>
             <Show when=move || passkey.get().flatten().is_some()>

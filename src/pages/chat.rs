@@ -9,7 +9,7 @@ use crate::tr;
 #[component]
 pub fn Chat() -> impl IntoView {
     view! {
-        <Page title=Signal::derive(tr!("chat.title")) name="chat">
+        <Page title=tr!("chat.title") name="chat">
             <p class="placeholder">{tr!("chat.intro")}</p>
         </Page>
     }

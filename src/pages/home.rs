@@ -21,7 +21,7 @@ pub fn Home() -> impl IntoView {
     let handle = crate::app::engine();
     let backup_handle = handle.clone();
     // Ask for a backup while the browser has not promised to keep our data and none was made.
-    let needs_backup = LocalResource::new(move || {
+    let needs_backup = crate::fetched::fetched(move || {
         let unlocked = status
             .0
             .get()
@@ -35,14 +35,14 @@ pub fn Home() -> impl IntoView {
         }
     });
     let retry_handle = handle.clone();
-    let retry = Action::new_local(move |_: &()| {
+    let retry = crate::task::Task::new_local(move |_: &()| {
         let handle = retry_handle.clone();
         async move {
             let _ = handle.recover().await;
         }
     });
     let waiting_on = move || status.0.get().map(|s| s.waiting_on).unwrap_or_default();
-    let lock = Action::new_local(move |_: &()| {
+    let lock = crate::task::Task::new_local(move |_: &()| {
         let handle = handle.clone();
         async move { handle.lock().await }
     });
@@ -86,7 +86,7 @@ pub fn Home() -> impl IntoView {
                                 {move || waiting_on().into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}
                             </ul>
                             <button type="button" class="secondary" data-testid="mints-retry"
-                                disabled=move || retry.pending().get()
+                                disabled=retry.pending()
                                 on:click=move |_| { retry.dispatch(()); }>
                                 {tr!("home.mints_retry")}
                             </button>
@@ -105,5 +105,5 @@ pub fn Home() -> impl IntoView {
             }
         }
     };
-    view! { <Page title=Signal::derive(tr!("home.title")) name="home">{body}</Page> }
+    view! { <Page title=tr!("home.title") name="home">{body}</Page> }
 }

@@ -10,7 +10,7 @@ use crate::tr;
 #[component]
 pub fn NotFound() -> impl IntoView {
     view! {
-        <Page title=Signal::derive(tr!("not_found.title")) name="not-found">
+        <Page title=tr!("not_found.title") name="not-found">
             <p>{tr!("not_found.body")}</p>
             <A href="/">{tr!("not_found.home")}</A>
         </Page>

@@ -9,7 +9,7 @@ use crate::tr;
 #[component]
 pub fn Pos() -> impl IntoView {
     view! {
-        <Page title=Signal::derive(tr!("pos.title")) name="pos">
+        <Page title=tr!("pos.title") name="pos">
             <p class="placeholder">{tr!("pos.intro")}</p>
         </Page>
     }

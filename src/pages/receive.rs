@@ -14,7 +14,7 @@ use crate::tr;
 pub fn Receive() -> impl IntoView {
     let unlocked = unlocked();
     view! {
-        <Page title=Signal::derive(tr!("receive.title")) name="receive">
+        <Page title=tr!("receive.title") name="receive">
             <Show when=move || unlocked.get() fallback=|| view! { <NeedsUnlock /> }>
                 <LightningIn />
                 <TokenIn />
@@ -33,7 +33,7 @@ fn LightningIn() -> impl IntoView {
     let invoice = RwSignal::new(None::<InvoiceView>);
     let received = RwSignal::new(None::<u64>);
     let error = RwSignal::new(None::<String>);
-    let create = Action::new_local(move |_: &()| {
+    let create = crate::task::Task::new_local(move |_: &()| {
         let handle = handle.clone();
         let (m, a) = (mint.get_untracked(), amount.get_untracked());
         async move {
@@ -95,7 +95,7 @@ fn TokenIn() -> impl IntoView {
     let received = RwSignal::new(None::<Received>);
     let error = RwSignal::new(None::<String>);
     let check_handle = handle.clone();
-    let check = Action::new_local(move |_: &()| {
+    let check = crate::task::Task::new_local(move |_: &()| {
         let handle = check_handle.clone();
         let t = text.get_untracked();
         async move {
@@ -109,7 +109,7 @@ fn TokenIn() -> impl IntoView {
         }
     });
     // The flag is the user's yes to adding the token's mint (shown before they press).
-    let redeem = Action::new_local(move |add_new_mint: &bool| {
+    let redeem = crate::task::Task::new_local(move |add_new_mint: &bool| {
         let handle = handle.clone();
         let t = text.get_untracked();
         let add_new_mint = *add_new_mint;

@@ -14,7 +14,7 @@ use crate::tr;
 pub fn Send() -> impl IntoView {
     let unlocked = unlocked();
     view! {
-        <Page title=Signal::derive(tr!("send.title")) name="send">
+        <Page title=tr!("send.title") name="send">
             <Show when=move || unlocked.get() fallback=|| view! { <NeedsUnlock /> }>
                 <TokenOut />
                 <LightningOut />
@@ -35,7 +35,7 @@ fn TokenOut() -> impl IntoView {
     let refund = RwSignal::new(String::from("86400"));
     let token = RwSignal::new(None::<SentToken>);
     let error = RwSignal::new(None::<String>);
-    let make = Action::new_local(move |_: &()| {
+    let make = crate::task::Task::new_local(move |_: &()| {
         let handle = handle.clone();
         let m = mint.get_untracked();
         let sats = amount.get_untracked().trim().parse::<u64>().unwrap_or(0);
@@ -138,7 +138,7 @@ fn LightningOut() -> impl IntoView {
     let paid = RwSignal::new(None::<Paid>);
     let error = RwSignal::new(None::<String>);
     let quote_handle = handle.clone();
-    let quote = Action::new_local(move |_: &()| {
+    let quote = crate::task::Task::new_local(move |_: &()| {
         let handle = quote_handle.clone();
         let (m, i) = (mint.get_untracked(), invoice.get_untracked());
         async move {
@@ -151,7 +151,7 @@ fn LightningOut() -> impl IntoView {
             }
         }
     });
-    let pay = Action::new_local(move |_: &()| {
+    let pay = crate::task::Task::new_local(move |_: &()| {
         let handle = handle.clone();
         let p = preview.get_untracked();
         async move {
@@ -185,7 +185,7 @@ fn LightningOut() -> impl IntoView {
                     <p><strong>{format!("{} sat", p.amount)}</strong></p>
                     <p>{rust_i18n::t!("send.fee_reserve", n = p.fee_reserve).into_owned()}</p>
                     {p.description.clone().map(|d| view! { <p>{tr!("send.description")} ": " {d}</p> })}
-                    <button type="button" data-testid="pay-confirm" disabled=move || pay.pending().get()
+                    <button type="button" data-testid="pay-confirm" disabled=pay.pending()
                         on:click=move |_| { pay.dispatch(()); }>{tr!("send.pay")}</button>
                 </div>
             })}

@@ -18,13 +18,13 @@ fn when_unlocked<T, F, Fut>(
     refresh: RwSignal<u32>,
     handle: RemoteHandle,
     fetch: F,
-) -> LocalResource<Option<T>>
+) -> crate::fetched::Fetched<Option<T>>
 where
     T: 'static,
     F: Fn(RemoteHandle) -> Fut + 'static,
     Fut: std::future::Future<Output = Option<T>> + 'static,
 {
-    LocalResource::new(move || {
+    crate::fetched::fetched(move || {
         let _ = refresh.get();
         let unlocked = status
             .0
@@ -72,7 +72,7 @@ pub fn Settings() -> impl IntoView {
             autolock.set(m);
         }
     };
-    let storage = LocalResource::new(flash_browser::storage::info);
+    let storage = crate::fetched::fetched(flash_browser::storage::info);
     let storage_section = move || {
         storage.get().map(|info| {
             let protected = if info.persisted {
@@ -97,7 +97,7 @@ pub fn Settings() -> impl IntoView {
         h.last_backup().await.ok()
     });
     let export_handle = handle_for_backup.clone();
-    let export = Action::new_local(move |_: &()| {
+    let export = crate::task::Task::new_local(move |_: &()| {
         let handle = export_handle.clone();
         async move {
             let file = handle.export_backup().await.map_err(|e| e.user_message())?;
@@ -124,9 +124,7 @@ pub fn Settings() -> impl IntoView {
                     <li data-testid="last-backup">{when}</li>
                 </ul>
                 <button type="button" on:click=move |_| { export.dispatch(()); }>{tr!("settings.backup_download")}</button>
-                <Show when=move || error().is_some()>
-                    <p role="alert" class="error">{move || error().unwrap_or_default()}</p>
-                </Show>
+                {move || error().map(|e| view! { <p role="alert" class="error">{e}</p> })}
             }
         })
     };
@@ -137,7 +135,7 @@ pub fn Settings() -> impl IntoView {
     });
     let change_handle = handle_for_backup.clone();
     let passkey_pass = RwSignal::new(String::new());
-    let change_passkey = Action::new_local(move |add: &bool| {
+    let change_passkey = crate::task::Task::new_local(move |add: &bool| {
         let handle = change_handle.clone();
         let add = *add;
         let pass = passkey_pass.get_untracked();
@@ -186,9 +184,7 @@ pub fn Settings() -> impl IntoView {
             view! {
                 <h2>{tr!("settings.passkey")}</h2>
                 {body}
-                <Show when=move || error().is_some()>
-                    <p role="alert" class="error">{move || error().unwrap_or_default()}</p>
-                </Show>
+                {move || error().map(|e| view! { <p role="alert" class="error">{e}</p> })}
             }
         })
     };
@@ -224,7 +220,7 @@ pub fn Settings() -> impl IntoView {
         Some(Err(reason)) => reason.into_any(),
     };
     view! {
-        <Page title=Signal::derive(tr!("settings.title")) name="settings">
+        <Page title=tr!("settings.title") name="settings">
             <div class="field">
                 <label for="language">{tr!("settings.language")}</label>
                 <select id="language" on:change=on_change>{options}</select>
