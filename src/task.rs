@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
+use leptos::reactive::owner::WeakOwner;
 use leptos::task::spawn_local;
 
 type Run<I, O> = Rc<dyn Fn(&I) -> LocalBoxFuture<'static, O>>;
@@ -15,7 +16,7 @@ type Run<I, O> = Rc<dyn Fn(&I) -> LocalBoxFuture<'static, O>>;
 /// A task taking `I` and ending with `O`. Copy, like a signal.
 pub struct Task<I: 'static, O: 'static> {
     run: StoredValue<Run<I, O>, LocalStorage>,
-    owner: StoredValue<Option<Owner>, LocalStorage>,
+    owner: StoredValue<Option<WeakOwner>, LocalStorage>,
     running: RwSignal<u32>,
     value: RwSignal<Option<O>, LocalStorage>,
 }
@@ -38,9 +39,11 @@ impl<I: 'static, O: 'static> Task<I, O> {
         let run: Run<I, O> = Rc::new(move |input| Box::pin(run(input)));
         Self {
             run: StoredValue::new_local(run),
-            // A run starts inside the screen that made the task (its context), as an
-            // Action's does, not inside whatever event handler dispatched it.
-            owner: StoredValue::new_local(Owner::current()),
+            // A run's synchronous start is inside the screen that made the task (its
+            // context), not inside whatever event handler dispatched it. (Unlike an Action,
+            // the future after its first await is not: read contexts before awaiting.) Weak:
+            // the owner holds this value.
+            owner: StoredValue::new_local(Owner::current().map(|o| o.downgrade())),
             running: RwSignal::new(0),
             value: RwSignal::new_local(None),
         }
@@ -48,8 +51,8 @@ impl<I: 'static, O: 'static> Task<I, O> {
 
     /// Starts a run with `input`; its outcome becomes [`Task::value`] when it ends.
     pub fn dispatch(&self, input: I) {
-        let owner = self.owner.try_get_value().flatten();
-        let start = || self.run.try_with_value(|run| run(&input));
+        let owner = self.owner.try_get_value().flatten().and_then(|o| o.upgrade());
+        let start = || untrack(|| self.run.try_with_value(|run| run(&input)));
         let started = match owner {
             Some(owner) => owner.with(start),
             None => start(),

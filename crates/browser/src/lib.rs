@@ -23,6 +23,7 @@ pub mod storage;
 pub mod sw;
 pub mod tabs;
 pub mod timer;
+mod word_prefixes;
 pub mod worker;
 #[cfg(feature = "engine")]
 pub mod writer;

@@ -34,9 +34,7 @@ fn engine(store: MemoryStore) -> WalletHandle {
 async fn fund_engine(h: &WalletHandle, mint: &str, sats: u64) {
     let inv = h.invoice(mint, sats).await.unwrap();
     assert_eq!(
-        h.await_invoice(mint, &inv.quote_id, sleep(), 50)
-            .await
-            .unwrap(),
+        h.await_invoice(&inv.quote_id, sleep(), 50).await.unwrap(),
         sats
     );
 }
@@ -423,36 +421,69 @@ async fn an_unlock_watches_the_invoices_still_open() {
         .await;
 }
 
-/// A watch of an invoice whose mint stays unreachable ends when the invoice expires (it
-/// checked every second forever before).
+/// An invoice paid while the wallet was locked is minted at unlock (by the recovery or by
+/// the watch resumed then, whichever comes first) and announced either way: before, a
+/// recovery's mint said nothing, and the balance jumped with no "received".
 #[tokio::test]
-async fn a_watch_ends_at_expiry_while_its_mint_is_down() {
-    use cdk::types::QuoteTTL;
+async fn an_invoice_paid_while_locked_is_announced_at_unlock() {
+    use flash_api::protocol::{Request, Secret};
+    use flash_core::engine::serve;
     tokio::task::LocalSet::new()
         .run_until(async {
-            let m = crate::wallet_tests::start_mint_paying_after("expiry", 3_600).await;
-            m.mint.set_quote_ttl(QuoteTTL::new(2, 3600)).await.unwrap();
+            let m = start_mint("paid-locked").await;
             let a = engine(MemoryStore::new());
             let phrase = a.new_phrase(12).await.unwrap();
             a.setup(&phrase, PASS).await.unwrap();
             a.add_mint(&m.url).await.unwrap();
-            let inv = a.invoice(&m.url, 21).await.unwrap();
+            a.invoice(&m.url, 21).await.unwrap();
+            a.lock().await.unwrap();
+            let watchers = watchers();
+            let mut events = a.events().unwrap();
+            let unlock = Request::Unlock {
+                passphrase: Secret::new(PASS.as_bytes()),
+            };
+            serve::answer(&a, unlock, sleep(), &watchers).await.unwrap();
+            assert_eq!(invoice_paid(&mut events).await, 21);
+            assert_eq!(a.status().await.unwrap().balance.0, 21, "minted once");
             m.server.stop().await;
-            let ended = tokio::time::timeout(
-                Duration::from_secs(60),
-                a.await_invoice(&m.url, &inv.quote_id, sleep(), 50),
-            )
-            .await
-            .expect("the watch ends");
-            assert!(
-                matches!(
-                    ended,
-                    Err(flash_core::engine::EngineError::Ecash(
-                        flash_core::ecash::EcashError::QuoteExpired
-                    ))
-                ),
-                "{ended:?}"
-            );
         })
         .await;
+}
+
+/// A watch asks until its invoice expires unpaid; while its mint is unreachable, until
+/// [`EXPIRY_GRACE_SECS`] past the expiry (it may have been paid just in time), then it ends
+/// as unconfirmed (before: every second, forever). The clock is given, so no waiting.
+///
+/// [`EXPIRY_GRACE_SECS`]: flash_core::ecash::purse::EXPIRY_GRACE_SECS
+#[tokio::test]
+async fn a_watch_ends_at_expiry_even_while_its_mint_is_down() {
+    use flash_core::ecash::purse::{ask_invoice, Asked, InvoiceLook, EXPIRY_GRACE_SECS};
+    use flash_core::ecash::EcashError;
+    let m = crate::wallet_tests::start_mint_paying_after("expiry", 3_600).await;
+    let (p, _) = crate::wallet_tests::purse(61);
+    p.add_mint(&m.url).await.unwrap();
+    let inv = p.invoice(&m.url, 21).await.unwrap();
+    let InvoiceLook::Ask(ask) = p.look_invoice(&inv.quote_id).await.unwrap() else {
+        panic!("not minted yet");
+    };
+    let expiry = ask.expiry();
+    assert!(expiry > 0);
+    let q = &inv.quote_id;
+    assert_eq!(ask_invoice(&ask, q, expiry - 1).await, Ok(Asked::Unpaid));
+    assert_eq!(
+        ask_invoice(&ask, q, expiry + 1).await,
+        Err(EcashError::QuoteExpired)
+    );
+    m.server.stop().await;
+    assert!(
+        matches!(
+            ask_invoice(&ask, q, expiry + EXPIRY_GRACE_SECS).await,
+            Err(EcashError::Unreachable(_))
+        ),
+        "within the grace: ask again"
+    );
+    assert_eq!(
+        ask_invoice(&ask, q, expiry + EXPIRY_GRACE_SECS + 1).await,
+        Ok(Asked::Unconfirmed)
+    );
 }

@@ -380,11 +380,7 @@ async fn minting_killed_after_the_mint_signed_finds_the_sats() {
     let arrived = after_mint(&proxy, "/v1/mint/bolt11");
     kill_when(arrived, async {
         loop {
-            if a.try_mint(&proxy.url, &inv.quote_id)
-                .await
-                .unwrap()
-                .is_some()
-            {
+            if a.try_mint(&inv.quote_id).await.unwrap().is_some() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

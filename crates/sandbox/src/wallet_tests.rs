@@ -78,7 +78,7 @@ pub(crate) async fn fund(p: &Purse, mint: &str, sats: u64) {
     let inv = p.invoice(mint, sats).await.unwrap();
     assert!(inv.request.starts_with("lnbc"), "a real BOLT11 invoice");
     for _ in 0..100 {
-        if let Some(got) = p.try_mint(mint, &inv.quote_id).await.unwrap() {
+        if let Some(got) = p.try_mint(&inv.quote_id).await.unwrap() {
             assert_eq!((got.sats, got.now), (sats, true));
             return;
         }

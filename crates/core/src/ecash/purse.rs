@@ -179,6 +179,97 @@ pub struct Minted {
     pub now: bool,
 }
 
+/// What [`Purse::look_invoice`] found.
+#[derive(Debug, Clone)]
+pub enum InvoiceLook {
+    /// This wallet minted it already.
+    Minted(Minted),
+    /// Not yet: ask its mint ([`ask_invoice`]).
+    Ask(AskMint),
+}
+
+/// Where and until when to ask about an invoice.
+#[derive(Debug, Clone)]
+pub struct AskMint {
+    mint: MintUrl,
+    expiry: u64,
+}
+
+impl AskMint {
+    /// When the invoice expires (Unix seconds; 0: the mint gave no expiry).
+    pub fn expiry(&self) -> u64 {
+        self.expiry
+    }
+}
+
+/// What a mint said about an invoice ([`ask_invoice`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// Not paid yet.
+    Unpaid,
+    /// Paid, to be minted ([`Purse::mint_invoice`]).
+    Paid,
+    /// Paid and minted (by this check, or before it).
+    Minted(Minted),
+    /// The mint stayed unreachable until well after the invoice expired: the watch ends,
+    /// and the next unlock's recovery finds out whether it was paid.
+    Unconfirmed,
+}
+
+/// How long past its expiry an invoice whose mint cannot be reached is still asked about: it
+/// may have been paid just in time, and this device's clock may run ahead of the mint's.
+pub const EXPIRY_GRACE_SECS: u64 = 600;
+
+/// The detail of the error a watch ends with when its mint stayed unreachable.
+pub const UNCONFIRMED: &str =
+    "not before the invoice expired; if it was paid, the sats arrive at the next unlock";
+
+/// Whether an invoice expiring at `expiry` (Unix seconds; 0: the mint gave none) is over
+/// at `now`.
+fn expired(expiry: u64, now: u64) -> bool {
+    expiry != 0 && expiry < now
+}
+
+/// Asks the mint about an invoice (NUT-04), holding nothing of the wallet's: an unpaid
+/// invoice (nearly every check) or a mint that takes the full request timeout not to answer
+/// must hold up neither a send nor a lock. Unpaid past its expiry is
+/// [`EcashError::QuoteExpired`]; unreachable is [`EcashError::Unreachable`] (try again),
+/// until [`EXPIRY_GRACE_SECS`] past the expiry ([`Asked::Unconfirmed`]).
+pub async fn ask_invoice(ask: &AskMint, quote_id: &str, now: u64) -> Result<Asked, EcashError> {
+    use cdk::wallet::MintConnector;
+    let client = cdk::wallet::BaseHttpClient::with_transport(
+        ask.mint.clone(),
+        super::transport::MintTransport::default(),
+        None,
+    );
+    match client
+        .get_mint_quote_status(PaymentMethod::BOLT11, quote_id)
+        .await
+    {
+        Ok(answer) if answer.quote() != quote_id => Err(EcashError::Other(
+            "the mint answered about another invoice".into(),
+        )),
+        Ok(answer) => match answer.state() {
+            Some(MintQuoteState::Unpaid) if expired(ask.expiry, now) => {
+                Err(EcashError::QuoteExpired)
+            }
+            Some(MintQuoteState::Unpaid) => Ok(Asked::Unpaid),
+            Some(MintQuoteState::Paid | MintQuoteState::Issued) => Ok(Asked::Paid),
+            None => Err(EcashError::Other(
+                "the mint's answer about the invoice does not add up".into(),
+            )),
+        },
+        Err(e) => match EcashError::from(e) {
+            EcashError::Unreachable(_)
+                if expired(ask.expiry.saturating_add(EXPIRY_GRACE_SECS), now) =>
+            {
+                Ok(Asked::Unconfirmed)
+            }
+            other => Err(other),
+        },
+    }
+}
+
 /// A stored invoice this wallet has minted already, as [`Minted`].
 fn issued(quote: &cdk::wallet::MintQuote) -> Option<Minted> {
     (quote.amount_issued > Amount::ZERO).then(|| Minted {
@@ -444,48 +535,39 @@ impl Purse {
     }
 
     /// Checks an invoice once: `Some` when paid and minted (now, or before), `None` while
-    /// unpaid. The mint is asked without holding `moving`: an unpaid invoice (nearly every
-    /// check) or a mint that takes [`MINT_TIMEOUT_MS`] to not answer must not hold up a send
-    /// or a payment. Only a paid invoice takes `moving`, to mint.
-    ///
-    /// [`MINT_TIMEOUT_MS`]: super::transport::MINT_TIMEOUT_MS
-    pub async fn try_mint(&self, mint: &str, quote_id: &str) -> Result<Option<Minted>, EcashError> {
-        use cdk::wallet::MintConnector;
-        let url = self.known_url(mint).await?;
+    /// unpaid. [`Purse::look_invoice`], [`ask_invoice`] and [`Purse::mint_invoice`] in a row,
+    /// as a watcher runs them (`engine::watch`).
+    pub async fn try_mint(&self, quote_id: &str) -> Result<Option<Minted>, EcashError> {
+        let ask = match self.look_invoice(quote_id).await? {
+            InvoiceLook::Minted(done) => return Ok(Some(done)),
+            InvoiceLook::Ask(ask) => ask,
+        };
+        match ask_invoice(&ask, quote_id, cdk::util::unix_time()).await? {
+            Asked::Unpaid => Ok(None),
+            Asked::Paid => self.mint_invoice(quote_id).await,
+            Asked::Minted(done) => Ok(Some(done)),
+            Asked::Unconfirmed => Err(EcashError::Unreachable(UNCONFIRMED.into())),
+        }
+    }
+
+    /// What the wallet knows of an invoice before asking its mint: minted already, or the
+    /// mint to ask. Reads only.
+    pub async fn look_invoice(&self, quote_id: &str) -> Result<InvoiceLook, EcashError> {
         let stored = self
             .db
             .get_mint_quote(quote_id)
             .await?
             .ok_or(EcashError::Other("unknown invoice".into()))?;
         if let Some(done) = issued(&stored) {
-            return Ok(Some(done));
+            return Ok(InvoiceLook::Minted(done));
         }
-        let state = match self
-            .client_for(&url)
-            .get_mint_quote_status(PaymentMethod::BOLT11, quote_id)
-            .await
-        {
-            Ok(answer) => answer.state().ok_or_else(|| {
-                EcashError::Other("the mint's answer about the invoice does not add up".into())
-            })?,
-            // The invoice's own expiry is the last word: a mint unreachable until after it
-            // ends the watch (a late payment is minted by the next unlock's recovery).
-            Err(e) => {
-                return Err(match EcashError::from(e) {
-                    EcashError::Unreachable(_) if stored.expiry < cdk::util::unix_time() => {
-                        EcashError::QuoteExpired
-                    }
-                    other => other,
-                })
-            }
-        };
-        match state {
-            MintQuoteState::Unpaid if stored.expiry < cdk::util::unix_time() => {
-                Err(EcashError::QuoteExpired)
-            }
-            MintQuoteState::Unpaid => Ok(None),
-            MintQuoteState::Paid | MintQuoteState::Issued => self.mint_paid(&url, quote_id).await,
+        if !self.db.get_mints().await?.contains_key(&stored.mint_url) {
+            return Err(EcashError::UnknownMint);
         }
+        Ok(InvoiceLook::Ask(AskMint {
+            mint: stored.mint_url,
+            expiry: stored.expiry,
+        }))
     }
 
     /// Invoices made here and not yet minted nor expired, as (mint, quote id).
@@ -496,16 +578,20 @@ impl Purse {
             .get_unissued_mint_quotes()
             .await?
             .into_iter()
-            .filter(|q| q.expiry >= now && q.amount_issued == Amount::ZERO)
+            .filter(|q| !expired(q.expiry, now) && q.amount_issued == Amount::ZERO)
             .map(|q| (q.mint_url.to_string(), q.id))
             .collect())
     }
 
     /// Mints a paid invoice, under `moving`. A recovery (or another check) may have minted it
     /// while this one waited: then that is the answer, and nothing is minted twice.
-    async fn mint_paid(&self, url: &MintUrl, quote_id: &str) -> Result<Option<Minted>, EcashError> {
+    pub async fn mint_invoice(&self, quote_id: &str) -> Result<Option<Minted>, EcashError> {
         let _one_at_a_time = self.moving.lock().await;
-        let wallet = self.wallet_for(url)?;
+        let url = match self.look_invoice(quote_id).await? {
+            InvoiceLook::Minted(done) => return Ok(Some(done)),
+            InvoiceLook::Ask(ask) => ask.mint,
+        };
+        let wallet = self.wallet_for(&url)?;
         let quote = wallet.check_mint_quote_status(quote_id).await?;
         if let Some(done) = issued(&quote) {
             return Ok(Some(done));
@@ -525,9 +611,10 @@ impl Purse {
                     now: true,
                 }))
             }
-            // Issued to another device of the same words: its proofs are found by a restore.
+            // Issued to another device of the same words: its proofs are not here (a restore
+            // at this mint finds them), so none are reported received.
             MintQuoteState::Issued => Ok(Some(Minted {
-                sats: quote.amount.map_or(0, u64::from),
+                sats: 0,
                 now: false,
             })),
             MintQuoteState::Unpaid => Ok(None),

@@ -2,7 +2,7 @@
 //! its reply; nothing here touches wallet state.
 
 use super::*;
-use crate::ecash::purse::Minted;
+use crate::ecash::purse::{ask_invoice, Asked, InvoiceLook};
 
 impl WalletHandle {
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
@@ -228,15 +228,28 @@ impl WalletHandle {
             .await
     }
 
-    /// Checks an invoice once, and mints it if it is paid: `None` while unpaid.
-    pub async fn check_invoice(
-        &self,
-        mint: &str,
-        quote_id: &str,
-    ) -> Result<Option<Minted>, EngineError> {
-        let (m, q) = (mint.to_string(), quote_id.to_string());
-        self.ecash(move |p| Box::pin(async move { p.try_mint(&m, &q).await }))
-            .await
+    /// Checks an invoice once, and mints it if it is paid. Only the
+    /// reads and the minting are engine jobs; the wait for the mint's answer is the caller's
+    /// (a watcher's), so a slow or unreachable mint holds up neither other work nor a lock.
+    pub async fn check_invoice(&self, quote_id: &str) -> Result<Asked, EngineError> {
+        let q = quote_id.to_string();
+        let look = self
+            .ecash(move |p| Box::pin(async move { p.look_invoice(&q).await }))
+            .await?;
+        let ask = match look {
+            InvoiceLook::Minted(done) => return Ok(Asked::Minted(done)),
+            InvoiceLook::Ask(ask) => ask,
+        };
+        match ask_invoice(&ask, quote_id, cdk::util::unix_time()).await? {
+            Asked::Paid => {
+                let q = quote_id.to_string();
+                let minted = self
+                    .ecash(move |p| Box::pin(async move { p.mint_invoice(&q).await }))
+                    .await?;
+                Ok(minted.map_or(Asked::Unpaid, Asked::Minted))
+            }
+            other => Ok(other),
+        }
     }
 
     /// Waits until the invoice is paid, then mints; returns the sats it brought (also when
@@ -245,12 +258,11 @@ impl WalletHandle {
     /// expires unpaid.
     pub async fn await_invoice(
         &self,
-        mint: &str,
         quote_id: &str,
         sleep: Sleep,
         every_ms: u32,
     ) -> Result<u64, EngineError> {
-        Ok(super::watch::follow(self, mint, quote_id, &sleep, every_ms)
+        Ok(super::watch::follow(self, quote_id, &sleep, every_ms)
             .await?
             .sats)
     }

@@ -12,7 +12,7 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 
 use super::{EngineError, Event, Sleep, WalletHandle};
 use crate::amount::Sats;
-use crate::ecash::purse::Minted;
+use crate::ecash::purse::{Asked, Minted, UNCONFIRMED};
 use crate::ecash::EcashError;
 
 /// How often a watched invoice is checked with its mint at first: a payer usually pays
@@ -73,16 +73,20 @@ impl Pace {
 /// when the mint is still unreachable at its expiry), or the wallet locks (an error).
 pub async fn follow(
     handle: &WalletHandle,
-    mint: &str,
     quote_id: &str,
     sleep: &Sleep,
     every_ms: u32,
 ) -> Result<Minted, EngineError> {
     let mut pace = Pace::new(every_ms);
     loop {
-        let wait = match handle.check_invoice(mint, quote_id).await {
-            Ok(Some(minted)) => return Ok(minted),
-            Ok(None) => pace.unpaid(),
+        let wait = match handle.check_invoice(quote_id).await {
+            Ok(Asked::Minted(minted)) => return Ok(minted),
+            Ok(Asked::Unconfirmed) => {
+                return Err(EngineError::Ecash(EcashError::Unreachable(
+                    UNCONFIRMED.into(),
+                )))
+            }
+            Ok(Asked::Unpaid | Asked::Paid) => pace.unpaid(),
             Err(EngineError::Ecash(EcashError::Unreachable(_))) => pace.unreachable(),
             Err(e) => return Err(e),
         };
@@ -126,13 +130,25 @@ impl Watchers {
     /// Watches the invoice of `quote_id` at `mint` unless it is watched already, and returns
     /// its outcome, which any number of callers may await or drop.
     pub fn watch(&self, handle: &WalletHandle, mint: &str, quote_id: &str) -> Outcome {
+        self.watch_as(handle, mint, quote_id, false)
+    }
+
+    /// [`Watchers::watch`]; `resumed`: the invoice was open at unlock, so sats minted by
+    /// anyone else meanwhile can only be the unlock's recovery's, which announces nothing.
+    /// Those are announced too, once.
+    fn watch_as(
+        &self,
+        handle: &WalletHandle,
+        mint: &str,
+        quote_id: &str,
+        resumed: bool,
+    ) -> Outcome {
         let key = quote_id.to_string();
         if let Some(outcome) = self.running.borrow().get(&key) {
             return outcome.clone();
         }
-        let (h, sleep) = (handle.clone(), self.sleep.clone());
-        let (m, q) = (mint.to_string(), key.clone());
-        let outcome: Outcome = async move { follow(&h, &m, &q, &sleep, CHECK_EVERY_MS).await }
+        let (h, sleep, q) = (handle.clone(), self.sleep.clone(), key.clone());
+        let outcome: Outcome = async move { follow(&h, &q, &sleep, CHECK_EVERY_MS).await }
             .boxed_local()
             .shared();
         self.running
@@ -141,18 +157,25 @@ impl Watchers {
         let (driving, running, h) = (outcome.clone(), self.running.clone(), handle.clone());
         let mint = mint.to_string();
         (self.spawn)(Box::pin(async move {
-            let result = driving.await;
-            running.borrow_mut().remove(&key);
-            // Minted before (by a recovery): the balance has it already; nothing new.
+            let result = driving.clone().await;
+            // Only this watch's own entry goes (a newer watch of the same invoice stays).
+            let mut running = running.borrow_mut();
+            if running.get(&key).is_some_and(|o| o.ptr_eq(&driving)) {
+                running.remove(&key);
+            }
+            drop(running);
+            // Minted before by a check that announced it: nothing new.
             if let Ok(Minted {
                 sats: sats @ 1..,
-                now: true,
+                now,
             }) = result
             {
-                h.announce(Event::InvoicePaid {
-                    mint,
-                    sats: Sats(sats),
-                });
+                if now || resumed {
+                    h.announce(Event::InvoicePaid {
+                        mint,
+                        sats: Sats(sats),
+                    });
+                }
             }
         }));
         outcome
@@ -163,7 +186,7 @@ impl Watchers {
     /// them watches none; the next unlock's recovery mints what was paid.
     pub async fn resume(&self, handle: &WalletHandle) {
         for (mint, quote_id) in handle.open_invoices().await.unwrap_or_default() {
-            drop(self.watch(handle, &mint, &quote_id));
+            drop(self.watch_as(handle, &mint, &quote_id, true));
         }
     }
 }
