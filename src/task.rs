@@ -51,7 +51,11 @@ impl<I: 'static, O: 'static> Task<I, O> {
 
     /// Starts a run with `input`; its outcome becomes [`Task::value`] when it ends.
     pub fn dispatch(&self, input: I) {
-        let owner = self.owner.try_get_value().flatten().and_then(|o| o.upgrade());
+        let owner = self
+            .owner
+            .try_get_value()
+            .flatten()
+            .and_then(|o| o.upgrade());
         let start = || untrack(|| self.run.try_with_value(|run| run(&input)));
         let started = match owner {
             Some(owner) => owner.with(start),
