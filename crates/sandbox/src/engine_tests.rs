@@ -31,6 +31,15 @@ fn engine(store: MemoryStore) -> WalletHandle {
     handle
 }
 
+/// A new wallet on memory storage, unlocked, with the mint at `url` added.
+async fn unlocked_at(url: &str) -> WalletHandle {
+    let a = engine(MemoryStore::new());
+    let phrase = a.new_phrase(12).await.unwrap();
+    a.setup(&phrase, PASS).await.unwrap();
+    a.add_mint(url).await.unwrap();
+    a
+}
+
 async fn fund_engine(h: &WalletHandle, mint: &str, sats: u64) {
     let inv = h.invoice(mint, sats).await.unwrap();
     assert_eq!(
@@ -106,10 +115,7 @@ async fn a_backup_file_restores_ecash_mints_pending_and_history_on_a_fresh_devic
     tokio::task::LocalSet::new()
         .run_until(async {
             let m = start_mint("backup").await;
-            let a = engine(MemoryStore::new());
-            let phrase = a.new_phrase(12).await.unwrap();
-            a.setup(&phrase, PASS).await.unwrap();
-            a.add_mint(&m.url).await.unwrap();
+            let a = unlocked_at(&m.url).await;
             fund_engine(&a, &m.url, 1000).await;
             // An unclaimed sent token (pending, reclaimable).
             let sent = a.send_token(&m.url, 8, None, true, None).await.unwrap();
@@ -254,10 +260,7 @@ async fn a_token_locked_to_a_dropped_nsec_is_still_redeemed() {
     tokio::task::LocalSet::new()
         .run_until(async {
             let m = start_mint("old-nsec").await;
-            let a = engine(MemoryStore::new());
-            let phrase = a.new_phrase(12).await.unwrap();
-            a.setup(&phrase, PASS).await.unwrap();
-            a.add_mint(&m.url).await.unwrap();
+            let a = unlocked_at(&m.url).await;
             let secret = [0x5a; 32];
             let nsec =
                 bitcoin::bech32::encode::<Bech32>(Hrp::parse("nsec").unwrap(), &secret).unwrap();
@@ -309,21 +312,13 @@ async fn a_token_locked_to_a_dropped_nsec_is_still_redeemed() {
 #[tokio::test]
 async fn an_invoice_nobody_waits_for_is_minted_and_announced() {
     use flash_api::protocol::{Answer, Request};
-    use flash_core::engine::{serve, watch::Watchers};
+    use flash_core::engine::serve;
     tokio::task::LocalSet::new()
         .run_until(async {
             let m = start_mint("watch").await;
-            let a = engine(MemoryStore::new());
-            let phrase = a.new_phrase(12).await.unwrap();
-            a.setup(&phrase, PASS).await.unwrap();
-            a.add_mint(&m.url).await.unwrap();
+            let a = unlocked_at(&m.url).await;
             let mut events = a.events().unwrap();
-            let watchers = Watchers::new(
-                Rc::new(|f| {
-                    tokio::task::spawn_local(f);
-                }),
-                sleep(),
-            );
+            let watchers = watchers();
             let asked = Request::Invoice {
                 mint: m.url.clone(),
                 sats: 21,
@@ -400,10 +395,7 @@ async fn an_unlock_watches_the_invoices_still_open() {
     tokio::task::LocalSet::new()
         .run_until(async {
             let m = crate::wallet_tests::start_mint_paying_after("rewatch", 10).await;
-            let a = engine(MemoryStore::new());
-            let phrase = a.new_phrase(12).await.unwrap();
-            a.setup(&phrase, PASS).await.unwrap();
-            a.add_mint(&m.url).await.unwrap();
+            let a = unlocked_at(&m.url).await;
             a.invoice(&m.url, 21).await.unwrap();
             a.lock().await.unwrap();
             let watchers = watchers();
@@ -431,10 +423,7 @@ async fn an_invoice_paid_while_locked_is_announced_at_unlock() {
     tokio::task::LocalSet::new()
         .run_until(async {
             let m = start_mint("paid-locked").await;
-            let a = engine(MemoryStore::new());
-            let phrase = a.new_phrase(12).await.unwrap();
-            a.setup(&phrase, PASS).await.unwrap();
-            a.add_mint(&m.url).await.unwrap();
+            let a = unlocked_at(&m.url).await;
             a.invoice(&m.url, 21).await.unwrap();
             a.lock().await.unwrap();
             let watchers = watchers();
