@@ -14,29 +14,8 @@ use crate::components::shell::Shell;
 use crate::errors::UserMessage;
 use crate::i18n::Locale;
 use crate::pages;
+use crate::state::{Engine, Lists, OfflineSupport, UpdateAvailable, WalletStatus};
 use crate::tr;
-
-/// Whether a newer build is installed and waiting (set by the service worker glue).
-#[derive(Debug, Clone, Copy)]
-pub struct UpdateAvailable(pub RwSignal<bool>);
-
-/// The engine's latest status, kept current from its event stream.
-#[derive(Debug, Clone, Copy)]
-pub struct WalletStatus(pub RwSignal<Option<Status>>);
-
-/// Whether offline use could be set up, and if not why (shown in settings).
-#[derive(Debug, Clone, Copy)]
-pub struct OfflineSupport(pub RwSignal<Option<Result<(), String>>>);
-
-/// The engine's handle, in context. Held as a page-local value: the handle owns a JS
-/// `MessagePort`, which Leptos's `Send` context cannot carry.
-#[derive(Debug, Clone, Copy)]
-struct Engine(StoredValue<RemoteHandle, LocalStorage>);
-
-/// The engine's handle, for a component under the routes.
-pub fn engine() -> RemoteHandle {
-    expect_context::<Engine>().0.get_value()
-}
 
 /// Which tab runs the engine, as this tab sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,13 +30,14 @@ enum TabState {
 
 /// Starts the engine (in its own worker) once per page, with the event pump and auto-lock
 /// wired to it. An engine that dies is shown at once, never a frozen screen.
-fn start_engine(status: WalletStatus) -> RemoteHandle {
+fn start_engine(status: WalletStatus, lists: Lists) -> RemoteHandle {
     let handle = flash_browser::worker::start_engine(|details| {
         flash_browser::panic::engine_stopped(&details);
     });
     if let Ok(mut events) = handle.events() {
         leptos::task::spawn_local(async move {
             while let Some(event) = events.next().await {
+                lists.note(&event);
                 let Event::StatusChanged(s) = event else {
                     continue; // the receive screen shows a paid invoice itself
                 };
@@ -122,6 +102,8 @@ pub fn App() -> impl IntoView {
     provide_context(Locale(RwSignal::new(tag)));
     let status = WalletStatus(RwSignal::new(None));
     provide_context(status);
+    let lists = Lists::new();
+    provide_context(lists);
     let update = UpdateAvailable(RwSignal::new(false));
     provide_context(update);
     let offline = OfflineSupport(RwSignal::new(None));
@@ -136,7 +118,6 @@ pub fn App() -> impl IntoView {
                     state,
                     balance: flash_api::Sats(0),
                     started_at_ms: 0,
-                    revision: 0,
                     waiting_on: Vec::new(),
                 }));
             }
@@ -191,7 +172,7 @@ pub fn App() -> impl IntoView {
             if tab.get_untracked() != TabState::Checking {
                 status.0.set(None);
             }
-            engine.set_value(Some(start_engine(status)));
+            engine.set_value(Some(start_engine(status, lists)));
         } else if let Some(h) = engine.get_value() {
             // Back from another tab: this engine was locked when the wallet went; have it
             // look again whether a wallet exists (that tab may have made one meanwhile).

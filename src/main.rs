@@ -11,6 +11,7 @@ mod errors;
 mod fetched;
 mod i18n;
 mod pages;
+mod state;
 mod task;
 
 fn main() {

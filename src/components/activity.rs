@@ -5,7 +5,6 @@
 use flash_api::views::history_csv;
 use leptos::prelude::*;
 
-use crate::app::WalletStatus;
 use crate::errors::UserMessage;
 use crate::i18n::use_locale;
 use crate::tr;
@@ -13,34 +12,36 @@ use crate::tr;
 /// Pending operations and history, refreshed whenever eCash state changes.
 #[component]
 pub fn Activity() -> impl IntoView {
-    let status = expect_context::<WalletStatus>();
-    let handle = crate::app::engine();
+    let lists = crate::state::lists();
+    let open = crate::components::ecash::unlocked();
+    let handle = crate::state::engine();
     let locale = use_locale();
-    let refresh = RwSignal::new(0u32);
     let filter = RwSignal::new(String::from("all"));
     let error = RwSignal::new(None::<String>);
-    let revision = move || status.0.get().map(|s| s.revision).unwrap_or(0);
+    // Each list is fetched again when the engine says it changed, and at unlock.
+    let pending_changed = move || (open.get(), lists.pending.get());
+    let history_changed = move || (open.get(), lists.history.get());
     let h1 = handle.clone();
     let pending = crate::fetched::fetched(move || {
-        let _ = (revision(), refresh.get());
+        let _ = pending_changed();
         let h = h1.clone();
         async move { h.pending().await.unwrap_or_default() }
     });
     let h2 = handle.clone();
     let history = crate::fetched::fetched(move || {
-        let _ = (revision(), refresh.get());
+        let _ = history_changed();
         let h = h2.clone();
         async move { h.history().await.unwrap_or_default() }
     });
     let h4 = handle.clone();
     let saved = crate::fetched::fetched(move || {
-        let _ = (revision(), refresh.get());
+        let _ = pending_changed();
         let h = h4.clone();
         async move { h.saved_tokens().await.unwrap_or_default() }
     });
     let h5 = handle.clone();
     let failed = crate::fetched::fetched(move || {
-        let _ = (revision(), refresh.get());
+        let _ = pending_changed();
         let h = h5.clone();
         async move { h.failed_tokens().await.unwrap_or_default() }
     });
@@ -50,7 +51,6 @@ pub fn Activity() -> impl IntoView {
         let id = id.clone();
         async move {
             let _ = h.dismiss_failed(&id).await;
-            refresh.update(|n| *n += 1);
         }
     });
     let h3 = handle.clone();
@@ -62,14 +62,12 @@ pub fn Activity() -> impl IntoView {
             if let Err(e) = h.reclaim(&mint, &id).await {
                 error.set(Some(e.user_message()));
             }
-            refresh.update(|n| *n += 1);
         }
     });
     let retry = crate::task::Task::new_local(move |_: &()| {
         let h = handle.clone();
         async move {
             let _ = h.recover().await;
-            refresh.update(|n| *n += 1);
         }
     });
     let pending_list = move || {

@@ -10,7 +10,7 @@ use crate::tr;
 /// The change-passphrase form (settings, unlocked).
 #[component]
 pub fn ChangePassphrase() -> impl IntoView {
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());

@@ -6,18 +6,17 @@ use flash_api::WalletState;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::app::WalletStatus;
+use crate::state::WalletStatus;
 use crate::tr;
 
-/// The mints, refetched whenever eCash state changes or `refresh` is bumped. Empty while
-/// locked.
-pub fn use_mints(refresh: RwSignal<u32>) -> crate::fetched::Fetched<Vec<MintView>> {
-    let status = expect_context::<WalletStatus>();
-    let handle = crate::app::engine();
+/// The mints, fetched again whenever the engine says they changed. Empty while locked.
+pub fn use_mints() -> crate::fetched::Fetched<Vec<MintView>> {
+    let open = unlocked();
+    let changed = crate::state::lists().mints;
+    let handle = crate::state::engine();
     crate::fetched::fetched(move || {
-        let _ = refresh.get();
-        let s = status.0.get();
-        let unlocked = s.as_ref().is_some_and(|s| s.state == WalletState::Unlocked);
+        let _ = changed.get();
+        let unlocked = open.get();
         let handle = handle.clone();
         async move {
             if unlocked {
@@ -29,14 +28,14 @@ pub fn use_mints(refresh: RwSignal<u32>) -> crate::fetched::Fetched<Vec<MintView
     })
 }
 
-/// Whether the wallet is unlocked (tracked).
-pub fn unlocked() -> Signal<bool> {
+/// Whether the wallet is unlocked (tracked; changes only when that does, not with the
+/// balance).
+pub fn unlocked() -> Memo<bool> {
     let status = expect_context::<WalletStatus>();
-    Signal::derive(move || {
+    Memo::new(move |_| {
         status
             .0
-            .get()
-            .is_some_and(|s| s.state == WalletState::Unlocked)
+            .with(|s| s.as_ref().is_some_and(|s| s.state == WalletState::Unlocked))
     })
 }
 

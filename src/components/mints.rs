@@ -12,9 +12,8 @@ use crate::tr;
 /// The mints section.
 #[component]
 pub fn Mints() -> impl IntoView {
-    let handle = crate::app::engine();
-    let refresh = RwSignal::new(0u32);
-    let mints = use_mints(refresh);
+    let handle = crate::state::engine();
+    let mints = use_mints();
     let url = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let confirm_remove = RwSignal::new(None::<String>);
@@ -25,10 +24,7 @@ pub fn Mints() -> impl IntoView {
         async move {
             error.set(None);
             match handle.add_mint(&u).await {
-                Ok(_) => {
-                    url.set(String::new());
-                    refresh.update(|n| *n += 1);
-                }
+                Ok(_) => url.set(String::new()),
                 Err(e) => error.set(Some(e.user_message())),
             }
         }
@@ -38,9 +34,7 @@ pub fn Mints() -> impl IntoView {
         let handle = restore_handle.clone();
         async move {
             error.set(None);
-            let found = handle.restore(None).await;
-            refresh.update(|n| *n += 1);
-            found.map_err(|e| e.user_message())
+            handle.restore(None).await.map_err(|e| e.user_message())
         }
     });
     let remove = crate::task::Task::new_local(move |(u, force): &(String, bool)| {
@@ -49,10 +43,7 @@ pub fn Mints() -> impl IntoView {
         async move {
             error.set(None);
             match handle.remove_mint(&u, force).await {
-                Ok(()) => {
-                    confirm_remove.set(None);
-                    refresh.update(|n| *n += 1);
-                }
+                Ok(()) => confirm_remove.set(None),
                 Err(EngineError::Ecash(e @ EcashError::MintHasBalance(_))) => {
                     error.set(Some(e.user_message()));
                     confirm_remove.set(Some(u));

@@ -12,7 +12,7 @@ pub type SetNsec = crate::task::Task<Option<String>, Result<(), String>>;
 
 /// Makes the [`SetNsec`] action; bumps `changed` after a change so the shown keys refresh.
 pub fn set_nsec_action(changed: RwSignal<u32>) -> SetNsec {
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     crate::task::Task::new_local(move |value: &Option<String>| {
         let handle = handle.clone();
         let value = value.clone();

@@ -27,7 +27,7 @@ enum Step {
 /// The create-or-restore flow.
 #[component]
 pub fn Onboarding() -> impl IntoView {
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     let step = RwSignal::new(Step::Choose);
     let long = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -162,7 +162,7 @@ pub fn strength_text(p: &str) -> String {
 /// recovery words (restore).
 #[component]
 fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> impl IntoView {
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     let restoring = phrase.is_none();
     let words = RwSignal::new(phrase.unwrap_or_default());
     let pass = RwSignal::new(String::new());
@@ -220,7 +220,7 @@ fn SetPassphrase(phrase: Option<String>, error: RwSignal<Option<String>>) -> imp
 /// Restore from an encrypted backup file and its passphrase.
 #[component]
 fn RestoreFile(error: RwSignal<Option<String>>) -> impl IntoView {
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     let input: NodeRef<leptos::html::Input> = NodeRef::new();
     let pass = RwSignal::new(String::new());
     let restore = crate::task::Task::new_local(move |pass: &String| {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::app::UpdateAvailable;
+use crate::state::UpdateAvailable;
 use crate::tr;
 
 /// Wraps every page.

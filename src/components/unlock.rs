@@ -9,7 +9,7 @@ use crate::tr;
 /// Shown while the wallet is locked.
 #[component]
 pub fn Unlock() -> impl IntoView {
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     let handle_passkey = handle.clone();
     let passphrase = RwSignal::new(String::new());
     let unlock = crate::task::Task::new_local(move |pass: &String| {

@@ -6,19 +6,19 @@ use flash_api::{Sats, WalletState};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::app::WalletStatus;
 use crate::components::activity::Activity;
 use crate::components::amount::Amount;
 use crate::components::onboarding::Onboarding;
 use crate::components::page::Page;
 use crate::components::unlock::Unlock;
+use crate::state::WalletStatus;
 use crate::tr;
 
 /// `/`
 #[component]
 pub fn Home() -> impl IntoView {
     let status = expect_context::<WalletStatus>();
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     let backup_handle = handle.clone();
     // Ask for a backup while the browser has not promised to keep our data and none was made.
     let needs_backup = crate::fetched::fetched(move || {

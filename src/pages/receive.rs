@@ -26,8 +26,8 @@ pub fn Receive() -> impl IntoView {
 /// Amount → invoice (QR + text) → waits for payment → minted.
 #[component]
 fn LightningIn() -> impl IntoView {
-    let handle = crate::app::engine();
-    let mints = use_mints(RwSignal::new(0));
+    let handle = crate::state::engine();
+    let mints = use_mints();
     let mint = RwSignal::new(String::new());
     let amount = RwSignal::new(String::new());
     let invoice = RwSignal::new(None::<InvoiceView>);
@@ -89,7 +89,7 @@ fn LightningIn() -> impl IntoView {
 /// Paste or open a token → preview → receive.
 #[component]
 fn TokenIn() -> impl IntoView {
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     let text = RwSignal::new(String::new());
     let preview = RwSignal::new(None::<TokenView>);
     let received = RwSignal::new(None::<Received>);

@@ -25,8 +25,8 @@ pub fn Send() -> impl IntoView {
 
 #[component]
 fn TokenOut() -> impl IntoView {
-    let handle = crate::app::engine();
-    let mints = use_mints(RwSignal::new(0));
+    let handle = crate::state::engine();
+    let mints = use_mints();
     let mint = RwSignal::new(String::new());
     let amount = RwSignal::new(String::new());
     let memo = RwSignal::new(String::new());
@@ -130,8 +130,8 @@ fn TokenOut() -> impl IntoView {
 
 #[component]
 fn LightningOut() -> impl IntoView {
-    let handle = crate::app::engine();
-    let mints = use_mints(RwSignal::new(0));
+    let handle = crate::state::engine();
+    let mints = use_mints();
     let mint = RwSignal::new(String::new());
     let invoice = RwSignal::new(String::new());
     let preview = RwSignal::new(None::<MeltPreview>);

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use flash_api::WalletState;
 use flash_browser::remote::RemoteHandle;
 
-use crate::app::{OfflineSupport, WalletStatus};
 use crate::components::page::Page;
 use crate::errors::UserMessage;
 use crate::i18n::{use_locale, LOCALES};
+use crate::state::{OfflineSupport, WalletStatus};
 use crate::tr;
 
 /// Something to show only while unlocked, fetched from the engine again whenever the wallet
@@ -46,7 +46,7 @@ pub fn Settings() -> impl IntoView {
     let locale = use_locale();
     let offline = expect_context::<OfflineSupport>();
     let status = expect_context::<WalletStatus>();
-    let handle = crate::app::engine();
+    let handle = crate::state::engine();
     let handle_for_backup = handle.clone();
     let backups_made = RwSignal::new(0u32);
     let keys_changed = RwSignal::new(0u32);

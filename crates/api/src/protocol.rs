@@ -18,7 +18,7 @@ use crate::views::{
 };
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u16 = 4;
+pub const VERSION: u16 = 5;
 
 /// A secret on its way across (a passphrase, the words, an nsec, a PRF output, a token
 /// being received): zeroized when dropped, `Debug` shows only its length.

@@ -29,8 +29,6 @@ pub struct Status {
     pub balance: Sats,
     /// When this engine started (from the clock port).
     pub started_at_ms: u64,
-    /// Bumped whenever eCash state changed (balance, history, pending): views refetch on it.
-    pub revision: u64,
     /// Mints the last recovery left work at (a mint did not answer, or a payment there is
     /// still in flight): named to the user, retried when the page comes back online or on
     /// "Try again".
@@ -51,7 +49,7 @@ pub struct Identity {
 /// What the engine tells every subscriber, unasked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
-    /// The status changed (state or balance).
+    /// The status changed (state, balance, or the mints the wallet waits on).
     StatusChanged(Status),
     /// An invoice the engine was watching was paid and its eCash minted (whether or not a
     /// screen was waiting for it).
@@ -61,6 +59,12 @@ pub enum Event {
         /// Sats minted.
         sats: Sats,
     },
+    /// A write changed the history: a list on screen fetches it again.
+    HistoryChanged,
+    /// A write changed what is in flight (pending operations, saved or failed tokens).
+    PendingChanged,
+    /// A write changed the mints or what each holds.
+    MintsChanged,
 }
 
 /// How long a lock waits for running eCash jobs before it drops them anyway (their sagas are

@@ -434,7 +434,6 @@ async fn a_lost_writer_lock_is_taken_back_only_by_the_owner() {
         state: WalletState::Locked,
         balance: Sats(0),
         started_at_ms: 0,
-        revision: 0,
         waiting_on: Vec::new(),
     });
     // Not the owner: the lost lock is left lost. (The event after it, in order on the port,

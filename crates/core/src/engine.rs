@@ -131,10 +131,10 @@ struct Engine<S, R, C, K> {
     subscribers: Vec<mpsc::UnboundedSender<Event>>,
     /// Spendable eCash, refreshed after every eCash job.
     balance: u64,
-    revision: u64,
-    /// A write since the last status changed what Home lists (history, pending, saved
-    /// tokens), so the next finished job bumps `revision` even if the balance stayed.
-    listed_changed: bool,
+    /// What writes since the last finished job changed on screen: the job's end announces
+    /// it (a recovery can finish a history line, an offline receive save a token, without
+    /// moving the balance).
+    touched: crate::ecash::db::Touched,
     /// See [`Status::waiting_on`].
     waiting_on: Vec<String>,
     /// Jobs started by the last command, for the run loop to drive.

@@ -87,16 +87,41 @@ impl Record {
     }
 }
 
-/// Logical record keys: a kind prefix and the entity's own id.
-/// Whether a change to the record stored under `key` changes what the user sees listed:
-/// coins, history, operations in flight and saved data (tokens), but not mint metadata,
-/// keysets or counters, which reads refresh on their own.
-pub fn is_listed(key: &str) -> bool {
-    ["proof:", "tx:", "saga:", "kv:"]
-        .iter()
-        .any(|prefix| key.starts_with(prefix))
+/// Which lists a write touched, so only the views showing them fetch again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// History lines (transactions).
+    pub history: bool,
+    /// Operations in flight, coins reserved by them, saved and failed tokens.
+    pub pending: bool,
+    /// Mints and what each holds.
+    pub mints: bool,
 }
 
+impl Touched {
+    /// Adds what a change to the record stored under `key` touches. Keysets, keys, quotes and
+    /// counters touch no list: reads refresh them on their own.
+    pub fn add(&mut self, key: &str) {
+        let kind = key.split(':').next().unwrap_or_default();
+        match kind {
+            "tx" => self.history = true,
+            "saga" | "kv" => self.pending = true,
+            "proof" => {
+                self.pending = true;
+                self.mints = true;
+            }
+            "mint" => self.mints = true,
+            _ => {}
+        }
+    }
+
+    /// Whether anything is touched.
+    pub fn any(&self) -> bool {
+        self.history || self.pending || self.mints
+    }
+}
+
+/// Logical record keys: a kind prefix and the entity's own id.
 mod key {
     use super::*;
     pub fn mint(u: &MintUrl) -> String {

@@ -12,8 +12,10 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             }
             _ => Err(crate::ecash::JournalError::Closed),
         };
-        if result.is_ok() && changes.iter().any(|(k, _)| crate::ecash::db::is_listed(k)) {
-            self.listed_changed = true;
+        if result.is_ok() {
+            for (key, _) in &changes {
+                self.touched.add(key);
+            }
         }
         let _ = reply.send(result);
     }
@@ -39,14 +41,18 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 changed = true;
             }
         }
-        // A recovery can finish a payment's history line, or an offline receive add a saved
-        // token, without moving the balance: what Home lists is stale all the same.
-        if changed || std::mem::take(&mut self.listed_changed) {
-            self.revision += 1;
-            changed = true;
-        }
         if changed {
             self.broadcast();
+        }
+        let touched = std::mem::take(&mut self.touched);
+        for (yes, event) in [
+            (touched.history, Event::HistoryChanged),
+            (touched.pending, Event::PendingChanged),
+            (touched.mints, Event::MintsChanged),
+        ] {
+            if yes {
+                self.send(event);
+            }
         }
     }
 }
@@ -88,8 +94,7 @@ where
         started_at_ms,
         subscribers: Vec::new(),
         balance: 0,
-        revision: 0,
-        listed_changed: false,
+        touched: Default::default(),
         outbox: Vec::new(),
         new_journal: None,
         lock_waiters: Vec::new(),

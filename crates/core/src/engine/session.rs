@@ -68,7 +68,6 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
             state,
             balance: Sats(if unlocked { self.balance } else { 0 }),
             started_at_ms: self.started_at_ms,
-            revision: self.revision,
             waiting_on: if unlocked {
                 self.waiting_on.clone()
             } else {
@@ -78,7 +77,11 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
     }
 
     pub(super) fn broadcast(&mut self) {
-        let event = Event::StatusChanged(self.status());
+        self.send(Event::StatusChanged(self.status()));
+    }
+
+    /// Sends `event` to every subscriber still listening.
+    pub(super) fn send(&mut self, event: Event) {
         self.subscribers
             .retain(|s| s.unbounded_send(event.clone()).is_ok());
     }
@@ -288,7 +291,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                 self.balance = 0;
                 self.waiting_on.clear();
                 // What was listed is gone with the keys; the next unlock lists afresh.
-                self.listed_changed = false;
+                self.touched = Default::default();
                 self.phase = Phase::Locked(vault.lock());
             }
         }

@@ -141,3 +141,30 @@ async fn debug_output_never_shows_proof_secrets() {
     );
     assert!(!text.contains("secret"), "{text}");
 }
+
+#[test]
+fn a_write_touches_the_lists_that_show_it() {
+    let touched = |keys: &[&str]| {
+        let mut t = Touched::default();
+        for k in keys {
+            t.add(k);
+        }
+        t
+    };
+    let tx = touched(&["tx:abc"]);
+    assert!(tx.history && !tx.pending && !tx.mints);
+    let proof = touched(&["proof:02ab"]);
+    assert!(!proof.history && proof.pending && proof.mints);
+    assert!(touched(&["saga:1"]).pending && touched(&["kv:a/b/c"]).pending);
+    let mint = touched(&["mint:https://m.example"]);
+    assert!(mint.mints && !mint.pending);
+    // Metadata the lists do not show, and a key with no kind, touch nothing.
+    let quiet = touched(&[
+        "keyset:00",
+        "keys:00",
+        "mint_quote:q",
+        "keyset_counter:00",
+        "nokind",
+    ]);
+    assert!(!quiet.any(), "{quiet:?}");
+}
