@@ -26,7 +26,8 @@ use super::journal::{Change, Journal};
 
 /// One stored record. The tag keeps old records readable when variants are added. No `Debug`
 /// that prints contents: proofs and keys are bearer secrets (see the manual impl below).
-#[derive(Clone, Serialize, Deserialize)]
+/// Read by [`Record::read`], not a derived `Deserialize` (see there why).
+#[derive(Clone, Serialize)]
 #[serde(tag = "t", content = "v", rename_all = "snake_case")]
 enum Record {
     Mint {
@@ -64,6 +65,104 @@ enum Record {
 }
 
 impl Record {
+    /// Reads a record as written: `{"t": kind, "v": value}`. By hand because serde's derive
+    /// for an adjacently tagged enum also buffers every variant through its generic
+    /// `Content` form (for input where "v" comes before "t"), which made this reader the
+    /// biggest function in the engine module (~94 KB of wasm). Stored records always start
+    /// with "t", but the reader does not rely on it.
+    fn read(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        use serde::de::Error as _;
+        use serde_json::from_str as value;
+        #[derive(Deserialize)]
+        struct Stored<'a> {
+            t: &'a str,
+            #[serde(borrow)]
+            v: &'a serde_json::value::RawValue,
+        }
+        #[derive(Deserialize)]
+        struct MintV {
+            url: MintUrl,
+            info: Option<MintInfo>,
+        }
+        #[derive(Deserialize)]
+        struct KeysetV {
+            mint_url: MintUrl,
+            info: KeySetInfo,
+        }
+        #[derive(Deserialize)]
+        struct KeysV {
+            id: Id,
+            keys: Keys,
+        }
+        #[derive(Deserialize)]
+        struct KeysetCounterV {
+            id: Id,
+            counter: u32,
+        }
+        #[derive(Deserialize)]
+        struct DerivationCounterV {
+            namespace: String,
+            counter: u32,
+        }
+        #[derive(Deserialize)]
+        struct KvV {
+            primary: String,
+            secondary: String,
+            key: String,
+            value: Vec<u8>,
+        }
+        let text = std::str::from_utf8(bytes).map_err(serde_json::Error::custom)?;
+        let Stored { t, v } = value(text)?;
+        let v = v.get();
+        Ok(match t {
+            "mint" => {
+                let MintV { url, info } = value(v)?;
+                Record::Mint { url, info }
+            }
+            "keyset" => {
+                let KeysetV { mint_url, info } = value(v)?;
+                Record::Keyset { mint_url, info }
+            }
+            "keys" => {
+                let KeysV { id, keys } = value(v)?;
+                Record::Keys { id, keys }
+            }
+            "mint_quote" => Record::MintQuote(value(v)?),
+            "melt_quote" => Record::MeltQuote(value(v)?),
+            "proof" => Record::Proof(value(v)?),
+            "transaction" => Record::Transaction(value(v)?),
+            "keyset_counter" => {
+                let KeysetCounterV { id, counter } = value(v)?;
+                Record::KeysetCounter { id, counter }
+            }
+            "derivation_counter" => {
+                let DerivationCounterV { namespace, counter } = value(v)?;
+                Record::DerivationCounter { namespace, counter }
+            }
+            "saga" => Record::Saga(value(v)?),
+            "kv" => {
+                let KvV {
+                    primary,
+                    secondary,
+                    key,
+                    value: bytes,
+                } = value(v)?;
+                Record::Kv {
+                    primary,
+                    secondary,
+                    key,
+                    value: bytes,
+                }
+            }
+            "p2pk" => Record::P2pk(value(v)?),
+            other => {
+                return Err(serde_json::Error::custom(format!(
+                    "unknown record kind {other:?}"
+                )))
+            }
+        })
+    }
+
     fn key(&self) -> String {
         match self {
             Record::Mint { url, .. } => key::mint(url),
@@ -332,8 +431,7 @@ impl EcashDb {
     ) -> Result<Self, LoadError> {
         let mut tables = Tables::default();
         for bytes in records {
-            let record: Record =
-                serde_json::from_slice(bytes.as_ref()).map_err(|e| LoadError(e.to_string()))?;
+            let record = Record::read(bytes.as_ref()).map_err(|e| LoadError(e.to_string()))?;
             tables.insert(record);
         }
         Ok(Self {

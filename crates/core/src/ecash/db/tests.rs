@@ -168,3 +168,23 @@ fn a_write_touches_the_lists_that_show_it() {
     ]);
     assert!(!quiet.any(), "{quiet:?}");
 }
+
+#[test]
+fn a_record_reads_back_whatever_the_order_of_its_fields() {
+    let written = Record::KeysetCounter {
+        id: Id::from_str("009a1f293253e41e").unwrap(),
+        counter: 7,
+    };
+    let bytes = serde_json::to_vec(&written).unwrap();
+    let read = Record::read(&bytes).unwrap();
+    assert_eq!(serde_json::to_vec(&read).unwrap(), bytes);
+    // "v" before "t", as another writer of JSON may order them.
+    let swapped = br#"{"v":{"namespace":"p2pk","counter":3},"t":"derivation_counter"}"#;
+    assert_eq!(
+        Record::read(swapped).unwrap().key(),
+        "derivation_counter:p2pk"
+    );
+    // A kind this build does not know (a newer app's) is an error, never a guess.
+    assert!(Record::read(br#"{"t":"future","v":{}}"#).is_err());
+    assert!(Record::read(b"\xff").is_err());
+}
