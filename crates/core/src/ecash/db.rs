@@ -72,7 +72,10 @@ impl Record {
     /// with "t", but the reader does not rely on it.
     fn read(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         use serde::de::Error as _;
-        use serde_json::from_str as value;
+        // Bytes, as cdk's HTTP client reads its answers: the same deserializers serve both.
+        fn value<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, serde_json::Error> {
+            serde_json::from_slice(text.as_bytes())
+        }
         #[derive(Deserialize)]
         struct Stored<'a> {
             t: &'a str,

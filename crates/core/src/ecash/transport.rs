@@ -166,8 +166,11 @@ impl Transport for MintTransport {
         if url.path().ends_with("/v1/info") {
             let info: serde_json::Value =
                 self.http_get_raw(url, auth).await?.json_or_status_error()?;
-            return serde_json::from_value(without_replay(info))
-                .map_err(|e| HttpError::Other(e.to_string()));
+            // Back through bytes, not `from_value`: the reader from bytes is the one every
+            // other answer uses, so the module carries one `MintInfo` reader, not two.
+            let bytes = serde_json::to_vec(&without_replay(info))
+                .map_err(|e| HttpError::Other(e.to_string()))?;
+            return serde_json::from_slice(&bytes).map_err(|e| HttpError::Other(e.to_string()));
         }
         self.http_get_raw(url, auth).await?.json_or_status_error()
     }
