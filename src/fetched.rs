@@ -15,11 +15,12 @@ pub type Fetched<T> = ReadSignal<Option<T>, LocalStorage>;
 
 /// Runs `fetch` now and again whenever a signal it reads (before its future starts) changes;
 /// keeps the latest answer. An answer to an older run than the latest is dropped, so a slow
-/// answer never overwrites a newer one.
+/// answer never overwrites a newer one; a `None` answer (the engine said no: locking, busy)
+/// keeps what is on screen rather than blanking it.
 pub fn fetched<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> Fetched<T>
 where
     T: 'static,
-    Fut: Future<Output = T> + 'static,
+    Fut: Future<Output = Option<T>> + 'static,
 {
     let (value, set) = signal_local(None::<T>);
     let latest = Rc::new(Cell::new(0u64));
@@ -30,9 +31,9 @@ where
         let latest = latest.clone();
         spawn_local(async move {
             let answer = future.await;
-            if latest.get() == run {
+            if latest.get() == run && answer.is_some() {
                 // The screen may be gone meanwhile; its answer goes nowhere then.
-                let _ = set.try_set(Some(answer));
+                let _ = set.try_set(answer);
             }
         });
     });

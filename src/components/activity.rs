@@ -25,25 +25,25 @@ pub fn Activity() -> impl IntoView {
     let pending = crate::fetched::fetched(move || {
         let _ = pending_changed();
         let h = h1.clone();
-        async move { h.pending().await.unwrap_or_default() }
+        async move { h.pending().await.ok() }
     });
     let h2 = handle.clone();
     let history = crate::fetched::fetched(move || {
         let _ = history_changed();
         let h = h2.clone();
-        async move { h.history().await.unwrap_or_default() }
+        async move { h.history().await.ok() }
     });
     let h4 = handle.clone();
     let saved = crate::fetched::fetched(move || {
         let _ = pending_changed();
         let h = h4.clone();
-        async move { h.saved_tokens().await.unwrap_or_default() }
+        async move { h.saved_tokens().await.ok() }
     });
     let h5 = handle.clone();
     let failed = crate::fetched::fetched(move || {
         let _ = pending_changed();
         let h = h5.clone();
-        async move { h.failed_tokens().await.unwrap_or_default() }
+        async move { h.failed_tokens().await.ok() }
     });
     let h6 = handle.clone();
     let dismiss = crate::task::Task::new_local(move |id: &String| {

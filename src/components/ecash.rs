@@ -20,9 +20,9 @@ pub fn use_mints() -> crate::fetched::Fetched<Vec<MintView>> {
         let handle = handle.clone();
         async move {
             if unlocked {
-                handle.mints().await.unwrap_or_default()
+                handle.mints().await.ok()
             } else {
-                Vec::new()
+                Some(Vec::new())
             }
         }
     })

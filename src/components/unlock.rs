@@ -31,7 +31,7 @@ pub fn Unlock() -> impl IntoView {
     let passkey_handle = handle_passkey.clone();
     let passkey = crate::fetched::fetched(move || {
         let handle = passkey_handle.clone();
-        async move { handle.passkey().await.ok().flatten() }
+        async move { Some(handle.passkey().await.ok().flatten()) }
     });
     let with_passkey = crate::task::Task::new_local(move |_: &()| {
         let handle = handle_passkey.clone();

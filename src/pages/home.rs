@@ -29,9 +29,9 @@ pub fn Home() -> impl IntoView {
         let handle = backup_handle.clone();
         async move {
             if !unlocked || flash_browser::storage::info().await.persisted {
-                return false;
+                return Some(false);
             }
-            matches!(handle.last_backup().await, Ok(None))
+            Some(matches!(handle.last_backup().await, Ok(None)))
         }
     });
     let retry_handle = handle.clone();

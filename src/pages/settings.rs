@@ -32,10 +32,10 @@ where
             .is_some_and(|s| s.state == WalletState::Unlocked);
         let fetched = unlocked.then(|| fetch(handle.clone()));
         async move {
-            match fetched {
+            Some(match fetched {
                 Some(f) => f.await,
                 None => None,
-            }
+            })
         }
     })
 }
@@ -72,7 +72,7 @@ pub fn Settings() -> impl IntoView {
             autolock.set(m);
         }
     };
-    let storage = crate::fetched::fetched(flash_browser::storage::info);
+    let storage = crate::fetched::fetched(|| async { Some(flash_browser::storage::info().await) });
     let storage_section = move || {
         storage.get().map(|info| {
             let protected = if info.persisted {

@@ -73,7 +73,7 @@ async fn a_payment_killed_before_the_mint_hears_of_it_charges_nothing() {
     let (m, proxy) = proxied("fm-melt-before").await;
     let (a, journal) = funded(31, &proxy, 500).await;
     let quote = a
-        .quote_payment(&proxy.url, &external_invoice(100))
+        .quote_payment(&proxy.url, &external_invoice(&m, 100))
         .await
         .unwrap();
     let arrived = before_mint(&proxy, "/v1/melt/bolt11");
@@ -96,7 +96,7 @@ async fn a_payment_killed_after_the_mint_paid_it_is_counted_once() {
     let (m, proxy) = proxied("fm-melt-after").await;
     let (a, journal) = funded(32, &proxy, 500).await;
     let quote = a
-        .quote_payment(&proxy.url, &external_invoice(100))
+        .quote_payment(&proxy.url, &external_invoice(&m, 100))
         .await
         .unwrap();
     let arrived = after_mint(&proxy, "/v1/melt/bolt11");
@@ -127,7 +127,7 @@ async fn a_payment_killed_at_its_first_mint_request_leaves_the_truth() {
         let (m, proxy) = proxied(&format!("fm-pay-first-{byte}")).await;
         let (a, journal) = funded(byte, &proxy, sats).await;
         let quote = a
-            .quote_payment(&proxy.url, &external_invoice(100))
+            .quote_payment(&proxy.url, &external_invoice(&m, 100))
             .await
             .unwrap();
         let arrived = Arc::new(Notify::new());
@@ -163,7 +163,7 @@ async fn a_payment_whose_answer_is_lost_is_found_out_and_counted_once() {
     let (m, proxy) = proxied("fm-melt-lost").await;
     let (a, _) = funded(53, &proxy, 400).await;
     let quote = a
-        .quote_payment(&proxy.url, &external_invoice(100))
+        .quote_payment(&proxy.url, &external_invoice(&m, 100))
         .await
         .unwrap();
     proxy.inject("/v1/melt/bolt11", Fault::LoseAnswer, 1);
@@ -181,7 +181,7 @@ async fn a_payment_whose_mint_is_down_is_held_and_settles_exactly_when_it_is_bac
     let (m, proxy) = proxied("fm-melt-down").await;
     let (a, _) = funded(33, &proxy, 300).await;
     let quote = a
-        .quote_payment(&proxy.url, &external_invoice(100))
+        .quote_payment(&proxy.url, &external_invoice(&m, 100))
         .await
         .unwrap();
     proxy.inject("/v1/melt/bolt11", Fault::Refuse, 1);
@@ -441,7 +441,9 @@ async fn a_mint_answer_with_another_amount_is_not_believed() {
         })),
         1,
     );
-    let result = a.quote_payment(&proxy.url, &external_invoice(100)).await;
+    let result = a
+        .quote_payment(&proxy.url, &external_invoice(&m, 100))
+        .await;
     if let Ok(preview) = &result {
         assert_eq!(
             preview.amount, 100,
@@ -553,7 +555,7 @@ async fn killed_after_every_write(op: Op, seed: u8) -> usize {
         };
         let quote = match op {
             Op::Pay => Some(
-                a.quote_payment(&proxy.url, &external_invoice(100))
+                a.quote_payment(&proxy.url, &external_invoice(&m, 100))
                     .await
                     .unwrap()
                     .quote_id,

@@ -10,7 +10,9 @@ mod engine_tests;
 mod fault_proxy;
 #[cfg(test)]
 mod fault_tests;
+mod lightning;
 mod mint;
+mod mint_backend;
 mod relay;
 mod serve;
 mod static_files;
@@ -125,14 +127,19 @@ async fn run(args: Args) -> Result<(), StackError> {
     let mint_addr = serve::local_addr(&mint_listener, "--mint-port")?;
     let mint_url = format!("http://{mint_addr}");
 
-    let mint = mint::build(&data_dir, &mint_url, args.quote_delay_secs).await?;
+    let net = lightning::Network::new(cdk::lightning_invoice::Currency::Bitcoin);
+    let mint = mint::build(&data_dir, &mint_url, &net, Some(args.quote_delay_secs)).await?;
     let mint_server = Arc::new(mint::MintServer::start(mint, mint_listener, mint_addr).await?);
     let relay = relay::start(relay_port).await?;
     let relay_url = relay.url().await.to_string();
 
     let mut app = static_files::router(dist);
     if args.control {
-        app = app.nest("/__control", control::router(mint_server.clone()));
+        let stack = control::Stack {
+            mint: mint_server.clone(),
+            net: net.clone(),
+        };
+        app = app.nest("/__control", control::router(stack));
     }
     let app_server = serve::spawn(app_listener, app);
 

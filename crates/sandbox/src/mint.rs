@@ -1,8 +1,7 @@
-//! The embedded Cashu mint: cdk's real mint with its sqlite store and cdk's fake Lightning
-//! backend, served by cdk-axum. It keeps its seed and database in the data directory so a
+//! The embedded Cashu mint: cdk's real mint with its sqlite store, its Lightning a node of
+//! the stack's simulated network ([`crate::mint_backend`]), served by cdk-axum. It keeps its seed and database in the data directory so a
 //! restart of the sandbox brings back the same keysets and the same issued eCash.
 
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -13,12 +12,16 @@ use cdk::nuts::nut00::KnownMethod;
 use cdk::nuts::nut17::SupportedMethods;
 use cdk::nuts::{CurrencyUnit, PaymentMethod};
 use cdk::types::{FeeReserve, QuoteTTL};
-use cdk_fake_wallet::FakeWallet;
 use cdk_sqlite::MintSqliteDatabase;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use crate::lightning::Network;
+use crate::mint_backend::NetworkBackend;
 use crate::{serve, StackError};
+
+/// The mint's node on the stack's Lightning network.
+pub const NODE: &str = "mint";
 
 /// The cdk version embedded, printed at start-up so bug reports name it.
 pub const CDK_VERSION: &str = "0.18.3";
@@ -49,12 +52,15 @@ fn load_or_create_seed(data_dir: &Path) -> Result<bip39::Mnemonic, StackError> {
     }
 }
 
-/// Builds and starts the mint whose public URL is `mint_url`; invoices for mint quotes are
-/// reported paid `quote_delay_secs` after they are created.
+/// Builds and starts the mint whose public URL is `mint_url`, its Lightning node [`NODE`] on
+/// `net`. With `quote_delay_secs`, the network's faucet pays every invoice of the mint that
+/// long after it is made (a user paying from another wallet); without, only a payment on the
+/// network (the Flash account, LND, another mint) pays it.
 pub async fn build(
     data_dir: &Path,
     mint_url: &str,
-    quote_delay_secs: u64,
+    net: &Network,
+    quote_delay_secs: Option<u64>,
 ) -> Result<Arc<Mint>, StackError> {
     let seed = load_or_create_seed(data_dir)?;
     let db = Arc::new(
@@ -63,16 +69,18 @@ pub async fn build(
             .map_err(err)?,
     );
     let mut builder = MintBuilder::new(db.clone());
-    let backend = FakeWallet::new(
+    let backend = NetworkBackend::new(
+        net.clone(),
+        NODE,
         FeeReserve {
             min_fee_reserve: 1.into(),
             percent_fee_reserve: 0.01,
         },
-        HashMap::new(),
-        HashSet::new(),
-        quote_delay_secs,
-        CurrencyUnit::Sat,
     );
+    if let Some(secs) = quote_delay_secs {
+        net.autopay(NODE, std::time::Duration::from_secs(secs))
+            .map_err(err)?;
+    }
     builder
         .add_payment_processor(
             CurrencyUnit::Sat,
@@ -84,7 +92,9 @@ pub async fn build(
         .map_err(err)?;
     let builder = builder
         .with_name("Flash sandbox mint".to_string())
-        .with_description("A real cdk mint on loopback with a simulated Lightning backend".into())
+        .with_description(
+            "A real cdk mint on loopback; its Lightning is the stack's simulated network".into(),
+        )
         .with_motd("Sandbox: test sats only".to_string())
         .with_urls(vec![mint_url.to_string()])
         .with_supported_websockets(SupportedMethods::default_bolt11(CurrencyUnit::Sat));
@@ -168,18 +178,26 @@ mod tests {
             .collect()
     }
 
+    fn net() -> Network {
+        Network::new(cdk::lightning_invoice::Currency::Bitcoin)
+    }
+
     #[tokio::test]
     async fn a_restart_on_the_same_data_dir_keeps_the_keys() {
         let dir = temp_dir("restart");
-        let first = build(&dir, "http://127.0.0.1:1", 1).await.unwrap();
+        let first = build(&dir, "http://127.0.0.1:1", &net(), None)
+            .await
+            .unwrap();
         let ids = keyset_ids(&first);
         assert!(!ids.is_empty());
         first.stop().await.unwrap();
         drop(first);
-        let second = build(&dir, "http://127.0.0.1:1", 1).await.unwrap();
+        let second = build(&dir, "http://127.0.0.1:1", &net(), None)
+            .await
+            .unwrap();
         assert_eq!(keyset_ids(&second), ids);
         second.stop().await.unwrap();
-        let other = build(&temp_dir("other"), "http://127.0.0.1:1", 1)
+        let other = build(&temp_dir("other"), "http://127.0.0.1:1", &net(), None)
             .await
             .unwrap();
         assert_ne!(keyset_ids(&other), ids, "a new data dir is a new mint");

@@ -10,10 +10,13 @@ use cdk::cdk_database::WalletDatabase;
 use flash_core::ecash::{EcashDb, EcashError, MemoryJournal, Purse};
 use zeroize::Zeroizing;
 
+use crate::lightning::{FAUCET, SHOP};
 use crate::mint::{build, MintServer};
 
 pub(crate) struct TestMint {
     pub(crate) url: String,
+    /// The mint's Lightning network (its own per test mint).
+    pub(crate) net: crate::lightning::Network,
     pub(crate) server: MintServer,
     pub(crate) mint: std::sync::Arc<cdk::mint::Mint>,
 }
@@ -22,19 +25,30 @@ pub(crate) async fn start_mint(name: &str) -> TestMint {
     start_mint_paying_after(name, 0).await
 }
 
-/// A mint whose Lightning reports each invoice paid `secs` after it is made.
+/// A mint whose invoices the network's faucet pays `secs` after each is made.
 pub(crate) async fn start_mint_paying_after(name: &str, secs: u64) -> TestMint {
+    start_mint_with(name, Some(secs)).await
+}
+
+/// A mint whose invoices only a payment on its network pays (`autopay` `None`).
+pub(crate) async fn start_mint_with(name: &str, autopay: Option<u64>) -> TestMint {
     let dir = std::env::temp_dir().join(format!("flash-wallet-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let url = format!("http://127.0.0.1:{}", addr.port());
-    let mint = build(&dir, &url, secs).await.unwrap();
+    let net = crate::lightning::Network::new(cdk::lightning_invoice::Currency::Bitcoin);
+    let mint = build(&dir, &url, &net, autopay).await.unwrap();
     let server = MintServer::start(mint.clone(), listener, addr)
         .await
         .unwrap();
-    TestMint { url, server, mint }
+    TestMint {
+        url,
+        net,
+        server,
+        mint,
+    }
 }
 
 fn seed(byte: u8) -> Zeroizing<[u8; 64]> {
@@ -87,8 +101,73 @@ pub(crate) async fn fund(p: &Purse, mint: &str, sats: u64) {
     panic!("the invoice was never paid");
 }
 
-pub(crate) fn external_invoice(sats: u64) -> String {
-    crate::control::external_invoice(sats).unwrap()
+/// A real invoice of the shop node on `m`'s network: what a shop or a friend would hand over.
+pub(crate) fn external_invoice(m: &TestMint, sats: u64) -> String {
+    crate::control::external_invoice(&m.net, sats).unwrap()
+}
+
+/// Mints the invoice `quote_id` of `p` once its mint sees it paid.
+async fn minted(p: &Purse, quote_id: &str) -> u64 {
+    for _ in 0..100 {
+        if let Some(got) = p.try_mint(quote_id).await.unwrap() {
+            return got.sats;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the invoice was never paid");
+}
+
+#[tokio::test]
+async fn two_wallets_of_one_mint_pay_each_other() {
+    let m = start_mint_with("ln-between", None).await;
+    let (a, _) = purse(81);
+    let (b, _) = purse(82);
+    a.add_mint(&m.url).await.unwrap();
+    b.add_mint(&m.url).await.unwrap();
+    // B is paid from outside (the faucet's node pays the mint's invoice).
+    let topup = b.invoice(&m.url, 300).await.unwrap();
+    m.net.pay(FAUCET, &topup.request, None, None).await.unwrap();
+    assert_eq!(minted(&b, &topup.quote_id).await, 300);
+    // Nobody pays A's invoice by itself: it stays unpaid until B pays it.
+    let ask = a.invoice(&m.url, 120).await.unwrap();
+    assert_eq!(a.try_mint(&ask.quote_id).await.unwrap(), None);
+    let preview = b.quote_payment(&m.url, &ask.request).await.unwrap();
+    assert_eq!(preview.amount, 120);
+    let paid = pay(&b, &m.url, &preview.quote_id).await.unwrap();
+    assert_eq!(paid.amount, 120);
+    assert_eq!(minted(&a, &ask.quote_id).await, 120);
+    assert_eq!(a.balance().await.unwrap(), 120);
+    assert_eq!(b.balance().await.unwrap(), 300 - 120 - paid.fee);
+    // Paid once: paying it again is refused (cdk settled it inside the mint, so the mint,
+    // not the network, says no), and nothing moves.
+    let again = b.quote_payment(&m.url, &ask.request).await.unwrap();
+    assert!(pay(&b, &m.url, &again.quote_id).await.is_err());
+    assert_eq!(b.balance().await.unwrap(), 300 - 120 - paid.fee);
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn an_invoice_no_node_knows_is_refused_before_any_ecash_moves() {
+    let m = start_mint("ln-noroute").await;
+    let (a, _) = purse(83);
+    a.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 200).await;
+    // A node of another network: no route from this mint.
+    let elsewhere = crate::lightning::Network::new(cdk::lightning_invoice::Currency::Bitcoin);
+    elsewhere.add_node("stranger");
+    let foreign = elsewhere
+        .create_invoice("stranger", Some(50_000), "x", 600)
+        .unwrap();
+    assert!(a.quote_payment(&m.url, &foreign.bolt11).await.is_err());
+    // A regtest invoice on this mainnet stack.
+    let regtest = crate::lightning::Network::new(cdk::lightning_invoice::Currency::Regtest);
+    regtest.add_node("mint");
+    let rt = regtest
+        .create_invoice("mint", Some(50_000), "x", 600)
+        .unwrap();
+    assert!(a.quote_payment(&m.url, &rt.bolt11).await.is_err());
+    assert_eq!(a.balance().await.unwrap(), 200);
+    m.server.stop().await;
 }
 
 #[tokio::test]
@@ -122,14 +201,20 @@ async fn mint_send_receive_melt_with_exact_balances() {
     assert_eq!(b.balance().await.unwrap(), 100);
 
     // A pays a real signed invoice (someone else's node, outside the mint).
+    let shop_before = m.net.balance_msat(SHOP).unwrap();
     let preview = a
-        .quote_payment(&m.url, &external_invoice(50))
+        .quote_payment(&m.url, &external_invoice(&m, 50))
         .await
         .unwrap();
     assert_eq!(preview.amount, 50);
     let paid = pay(&a, &m.url, &preview.quote_id).await.unwrap();
     assert!(paid.preimage.is_some(), "proof of payment shown");
     assert_eq!(paid.amount, 50);
+    assert_eq!(
+        m.net.balance_msat(SHOP).unwrap(),
+        shop_before + 50_000,
+        "the shop's node was paid over the network"
+    );
     assert_eq!(a.balance().await.unwrap(), 900 - 50 - paid.fee);
 
     let history = a.history().await.unwrap();
@@ -208,7 +293,7 @@ async fn a_payment_cut_off_by_the_mint_going_down_recovers_after_a_restart() {
     // The mint goes away between the quote and the payment: the melt saga is persisted with
     // the proofs reserved before the network call, which then fails.
     let quote = a
-        .quote_payment(&m.url, &external_invoice(100))
+        .quote_payment(&m.url, &external_invoice(&m, 100))
         .await
         .unwrap();
     m.server.stop().await;

@@ -78,7 +78,8 @@ impl Record {
         }
         #[derive(Deserialize)]
         struct Stored<'a> {
-            t: &'a str,
+            #[serde(borrow)]
+            t: std::borrow::Cow<'a, str>,
             #[serde(borrow)]
             v: &'a serde_json::value::RawValue,
         }
@@ -117,7 +118,7 @@ impl Record {
         let text = std::str::from_utf8(bytes).map_err(serde_json::Error::custom)?;
         let Stored { t, v } = value(text)?;
         let v = v.get();
-        Ok(match t {
+        Ok(match t.as_ref() {
             "mint" => {
                 let MintV { url, info } = value(v)?;
                 Record::Mint { url, info }
@@ -201,8 +202,8 @@ pub struct Touched {
 }
 
 impl Touched {
-    /// Adds what a change to the record stored under `key` touches. Keysets, keys, quotes and
-    /// counters touch no list: reads refresh them on their own.
+    /// Adds what a change to the record stored under `key` touches. Keys, quotes and counters
+    /// touch no list; a keyset does (its input fee is shown with its mint).
     pub fn add(&mut self, key: &str) {
         let kind = key.split(':').next().unwrap_or_default();
         match kind {
@@ -212,7 +213,7 @@ impl Touched {
                 self.pending = true;
                 self.mints = true;
             }
-            "mint" => self.mints = true,
+            "mint" | "keyset" => self.mints = true,
             _ => {}
         }
     }

@@ -22,10 +22,7 @@ impl<S: Store + Clone, R: Random, C: Clock, K: Kdf> Engine<S, R, C, K> {
                     }));
                 }
             }
-            Command::Announce(event) => {
-                self.subscribers
-                    .retain(|s| s.unbounded_send(event.clone()).is_ok());
-            }
+            Command::Announce(event) => self.send(event),
             Command::Subscribe(tx) => {
                 // Greet new subscribers with the current status so they never start blank.
                 if tx

@@ -404,8 +404,16 @@ impl WalletHandle {
 
     /// Retries every interrupted operation now.
     pub async fn recover(&self) -> Result<crate::ecash::purse::Recovered, EngineError> {
-        self.ecash(|p| Box::pin(async move { Ok(p.recover().await) }))
-            .await
+        // Asked for (a button, back online): also ask the mints whether sent tokens were
+        // claimed, which recovery alone does not.
+        self.ecash(|p| {
+            Box::pin(async move {
+                let recovered = p.recover().await;
+                let _ = p.check_sent().await;
+                Ok(recovered)
+            })
+        })
+        .await
     }
 
     /// Restores eCash from the recovery words at every known mint (plus `mint`, if given).
