@@ -36,6 +36,10 @@ pub fn router(stack: Stack) -> Router {
             "/lightning/fee/{payer}/{payee}/{base_msat}/{ppm}",
             post(route_fee),
         )
+        .route("/lightning/{node}", get(node_info))
+        .route("/lightning/{node}/balance/{msat}", post(set_balance))
+        .route("/lightning/{node}/fee/{base_msat}/{ppm}", post(node_fee))
+        .route("/lightning/invoice/{hash}/expire", post(expire))
         .with_state(stack)
 }
 
@@ -71,7 +75,7 @@ async fn faucet_pay(
         .pay(FAUCET, &bolt11, None, None)
         .await
         .map_err(refused)?;
-    let preimage: String = paid.preimage.iter().map(|b| format!("{b:02x}")).collect();
+    let preimage = hex::encode(paid.preimage);
     Ok(Json(
         json!({ "preimage": preimage, "fee_msat": paid.fee_msat }),
     ))
@@ -94,6 +98,51 @@ async fn hold_next(
 ) -> Result<Json<Value>, (StatusCode, String)> {
     stack.net.hold_next(&node).map_err(refused)?;
     Ok(Json(json!({ "node": node, "next": "hold" })))
+}
+
+/// A node's id and balance.
+async fn node_info(
+    State(stack): State<Stack>,
+    Path(node): Path<String>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    let id = stack.net.node_id(&node).map_err(refused)?;
+    let balance = stack.net.balance_msat(&node).map_err(refused)?;
+    Ok(Json(
+        json!({ "node": node, "id": id.to_string(), "balance_msat": balance }),
+    ))
+}
+
+/// Sets a node's balance (a payer short of funds).
+async fn set_balance(
+    State(stack): State<Stack>,
+    Path((node, msat)): Path<(String, u64)>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    stack.net.set_balance_msat(&node, msat).map_err(refused)?;
+    Ok(Json(json!({ "node": node, "balance_msat": msat })))
+}
+
+/// Sets what a node pays to route any payment.
+async fn node_fee(
+    State(stack): State<Stack>,
+    Path((node, base, ppm)): Path<(String, u64, u64)>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    stack.net.set_fee(&node, base, ppm).map_err(refused)?;
+    Ok(Json(json!({ "node": node, "base_msat": base, "ppm": ppm })))
+}
+
+/// Expires an open invoice now (by payment hash, hex).
+async fn expire(
+    State(stack): State<Stack>,
+    Path(hash): Path<String>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(&hash, &mut bytes).map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            "a payment hash is 64 hex digits".to_string(),
+        )
+    })?;
+    Ok(Json(json!({ "expired": stack.net.expire_invoice(&bytes) })))
 }
 
 /// Sets what one route costs (payer → payee): `base_msat` + `ppm` of the amount.
@@ -126,4 +175,77 @@ async fn invoice(
     Path(sats): Path<u64>,
 ) -> Result<String, (StatusCode, String)> {
     external_invoice(&stack.net, sats).map_err(|e| (StatusCode::BAD_REQUEST, e))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::lightning::Network;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn stack() -> Stack {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let dir = std::env::temp_dir().join(format!("flash-control-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let net = Network::new(cdk::lightning_invoice::Currency::Bitcoin);
+        let mint = crate::mint::build(&dir, &format!("http://{addr}"), &net, None)
+            .await
+            .unwrap();
+        let mint = Arc::new(MintServer::start(mint, listener, addr).await.unwrap());
+        Stack { mint, net }
+    }
+
+    async fn call(app: &Router, method: &str, path: &str, body: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let answer = app.clone().oneshot(request).await.unwrap();
+        let status = answer.status();
+        let bytes = axum::body::to_bytes(answer.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_control_api_drives_the_network_and_refuses_nonsense() {
+        let s = stack().await;
+        let app = router(s.clone());
+        // A shop invoice, paid by the faucet through the API.
+        let (status, invoice) = call(&app, "GET", "/invoice/21", "").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, paid) = call(&app, "POST", "/lightning/pay", &invoice).await;
+        assert_eq!(status, StatusCode::OK, "{paid}");
+        assert!(paid.contains("preimage"));
+        // Twice: refused with the network's reason.
+        let (status, again) = call(&app, "POST", "/lightning/pay", &invoice).await;
+        assert_eq!(
+            (status, again.contains("already paid")),
+            (StatusCode::BAD_REQUEST, true)
+        );
+        let (status, info) = call(&app, "GET", "/lightning/shop", "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(info.contains("\"balance_msat\":100000021000"), "{info}");
+        // Unknown nodes, bad hashes and garbage are refused, never a crash.
+        for (method, path) in [
+            ("GET", "/lightning/nobody"),
+            ("POST", "/lightning/nobody/fail-next"),
+            ("POST", "/lightning/nobody/balance/5"),
+            ("POST", "/lightning/invoice/zz/expire"),
+            ("POST", "/lightning/shop/balance/-1"),
+        ] {
+            let (status, _) = call(&app, method, path, "").await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}");
+        }
+        let (status, _) = call(&app, "POST", "/lightning/pay", "lnbc1nonsense").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        s.mint.stop().await;
+    }
 }

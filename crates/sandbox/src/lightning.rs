@@ -62,6 +62,9 @@ pub enum PayError {
     /// The control API made this payment fail.
     #[error("the payment failed: {0}")]
     Failed(String),
+    /// This payer already has a payment of this invoice in flight.
+    #[error("a payment of this invoice is already in flight")]
+    InFlight,
     /// Unknown node name (a stack wiring mistake).
     #[error("no node named {0:?}")]
     NoSuchNode(String),
@@ -161,8 +164,8 @@ struct Node {
     autopay: Option<Duration>,
 }
 
-/// A payment held in flight: its hash and payee, and how to let it go (`true`: settle).
-type Held = (([u8; 32], String), oneshot::Sender<bool>);
+/// A payment held in flight, and whom to tell its outcome.
+type Held = (Flight, oneshot::Sender<Result<Payment, PayError>>);
 
 #[derive(Default)]
 struct State {
@@ -331,16 +334,6 @@ impl Network {
         Ok(())
     }
 
-    /// Lets `node`'s held payments go on (`settle`) or fail. Returns how many were held.
-    pub fn release(&self, node: &str, settle: bool) -> usize {
-        let held = self.lock().held.remove(node).unwrap_or_default();
-        let n = held.len();
-        for (_, go) in held {
-            let _ = go.send(settle);
-        }
-        n
-    }
-
     /// Every settlement from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Settled> {
         self.settled.subscribe()
@@ -394,17 +387,14 @@ impl Network {
             settled_at: None,
         };
         self.lock().invoices.insert(invoice.hash, invoice.clone());
-        if let Some(delay) = autopay {
+        // A no-amount invoice has no amount to pay by itself; the control API's fail and
+        // hold are for the test's own payments, so the faucet ignores them here.
+        if let (Some(delay), Some(_)) = (autopay, amount_msat) {
             let net = self.clone();
             let bolt11 = invoice.bolt11.clone();
-            let amount = if amount_msat.is_none() {
-                Some(1000)
-            } else {
-                None
-            };
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let _ = net.pay(FAUCET, &bolt11, amount, None).await;
+                let _ = net.start(FAUCET, &bolt11, None, None, false);
             });
         }
         Ok(invoice)
@@ -427,13 +417,13 @@ impl Network {
         }
     }
 
-    /// Parses and checks an invoice as a payer's node would, without paying: the invoice,
-    /// its payee's name and the amount to pay.
-    pub fn decode(
+    /// Parses an invoice and the amount to pay as a payer's node would (signature, network,
+    /// amount), without looking for a route.
+    pub fn parse(
         &self,
         bolt11: &str,
         amount_msat: Option<u64>,
-    ) -> Result<(Bolt11Invoice, String, u64), PayError> {
+    ) -> Result<(Bolt11Invoice, u64), PayError> {
         let invoice: Bolt11Invoice = bolt11
             .trim()
             .parse()
@@ -441,14 +431,8 @@ impl Network {
         if invoice.currency() != self.currency {
             return Err(PayError::WrongNetwork);
         }
-        let payee_key = invoice.recover_payee_pub_key();
-        let payee = self
-            .lock()
-            .by_key
-            .get(&payee_key)
-            .cloned()
-            .ok_or(PayError::NoRoute)?;
         let amount = match (invoice.amount_milli_satoshis(), amount_msat) {
+            (Some(0), _) => return Err(PayError::Amount("an invoice for 0 sat".into())),
             (Some(a), None) => a,
             (Some(a), Some(b)) if a == b => a,
             (Some(a), Some(b)) => {
@@ -463,6 +447,23 @@ impl Network {
                 ))
             }
         };
+        Ok((invoice, amount))
+    }
+
+    /// [`Network::parse`], then the payee's node: the invoice, its payee's name and the
+    /// amount to pay.
+    pub fn decode(
+        &self,
+        bolt11: &str,
+        amount_msat: Option<u64>,
+    ) -> Result<(Bolt11Invoice, String, u64), PayError> {
+        let (invoice, amount) = self.parse(bolt11, amount_msat)?;
+        let payee = self
+            .lock()
+            .by_key
+            .get(&invoice.recover_payee_pub_key())
+            .cloned()
+            .ok_or(PayError::NoRoute)?;
         Ok((invoice, payee, amount))
     }
 
@@ -472,9 +473,9 @@ impl Network {
         fee_in(&s, payer, payee, amount_msat)
     }
 
-    /// Pays `bolt11` from `payer`. `amount_msat` for a no-amount invoice (or the same as the
-    /// invoice's); `max_fee_msat` refuses a dearer route. All checks come before anything
-    /// moves; a held payment waits here until released.
+    /// Pays `bolt11` from `payer` and waits for the outcome (a held payment waits until
+    /// [`Network::release`]). `amount_msat` for a no-amount invoice (or the same as the
+    /// invoice's); `max_fee_msat` refuses a dearer route.
     pub async fn pay(
         &self,
         payer: &str,
@@ -482,105 +483,123 @@ impl Network {
         amount_msat: Option<u64>,
         max_fee_msat: Option<u64>,
     ) -> Result<Payment, PayError> {
-        let (invoice, payee, amount) = self.decode(bolt11, amount_msat)?;
-        let hash = *invoice.payment_hash().as_byte_array();
-        let held = {
-            let mut s = self.lock();
-            let fee = fee_in(&s, payer, &payee, amount)?;
-            if let Some(max) = max_fee_msat {
-                if fee > max {
-                    return Err(PayError::FeeTooHigh {
-                        fee_msat: fee,
-                        max_fee_msat: max,
-                    });
-                }
-            }
-            check_payable(&s, &hash, amount, payer, fee)?;
-            if matches!(
-                s.outgoing.get(&(payer.to_string(), hash)),
-                Some(Outgoing::InFlight)
-            ) {
-                return Err(PayError::Failed("a payment of it is in flight".into()));
-            }
-            let next = s.nodes.get_mut(payer).and_then(|n| n.next.take());
-            match next {
-                Some(Next::Fail(reason)) => {
-                    let e = PayError::Failed(reason);
-                    s.outgoing
-                        .insert((payer.into(), hash), Outgoing::Failed(e.clone()));
-                    return Err(e);
-                }
-                Some(Next::Hold) => {
-                    let (go, wait) = oneshot::channel();
-                    s.held
-                        .entry(payer.into())
-                        .or_default()
-                        .push(((hash, payee.clone()), go));
-                    s.outgoing.insert((payer.into(), hash), Outgoing::InFlight);
-                    Some(wait)
-                }
-                None => None,
-            }
-        };
-        if let Some(wait) = held {
-            let settle = wait.await.unwrap_or(false);
-            if !settle {
-                let e = PayError::Failed("the payment was released as failed".into());
-                self.lock()
-                    .outgoing
-                    .insert((payer.into(), hash), Outgoing::Failed(e.clone()));
-                return Err(e);
-            }
+        match self.start_payment(payer, bolt11, amount_msat, max_fee_msat)? {
+            Started::Done(result) => result,
+            Started::Held(outcome) => outcome
+                .await
+                .unwrap_or_else(|_| Err(PayError::Failed("the network stopped".into()))),
         }
-        let result = self.settle(payer, &payee, hash, amount);
-        let mut s = self.lock();
-        match &result {
-            Ok(p) => s
-                .outgoing
-                .insert((payer.into(), hash), Outgoing::Succeeded(p.clone())),
-            Err(e) => s
-                .outgoing
-                .insert((payer.into(), hash), Outgoing::Failed(e.clone())),
-        };
-        result
     }
 
-    /// Moves the money: checks again (a hold may have outlasted the invoice) and settles.
-    fn settle(
+    /// Starts a payment as a node does on `sendpayment`: every check first, then the amount
+    /// and fee are locked on the payer (an HTLC in flight) and the payment is recorded in
+    /// flight, all under one lock. A payment not held finishes at once; a held one finishes
+    /// when [`Network::release`]d, whether or not anyone still waits for it.
+    pub fn start_payment(
         &self,
         payer: &str,
-        payee: &str,
-        hash: [u8; 32],
-        amount: u64,
-    ) -> Result<Payment, PayError> {
-        let payment = {
-            let mut s = self.lock();
-            let fee = fee_in(&s, payer, payee, amount)?;
-            check_payable(&s, &hash, amount, payer, fee)?;
-            let total = amount.saturating_add(fee);
-            if let Some(n) = s.nodes.get_mut(payer) {
-                n.balance_msat = n.balance_msat.saturating_sub(total); // covered: checked above
+        bolt11: &str,
+        amount_msat: Option<u64>,
+        max_fee_msat: Option<u64>,
+    ) -> Result<Started, PayError> {
+        self.start(payer, bolt11, amount_msat, max_fee_msat, true)
+    }
+
+    fn start(
+        &self,
+        payer: &str,
+        bolt11: &str,
+        amount_msat: Option<u64>,
+        max_fee_msat: Option<u64>,
+        obey_next: bool,
+    ) -> Result<Started, PayError> {
+        let (invoice, payee, amount) = self.decode(bolt11, amount_msat)?;
+        if payee == payer {
+            // As LND by default: a node does not pay itself.
+            return Err(PayError::NoRoute);
+        }
+        let hash = *invoice.payment_hash().as_byte_array();
+        let key = (payer.to_string(), hash);
+        let mut s = self.lock();
+        match s.outgoing.get(&key) {
+            Some(Outgoing::InFlight) => return Err(PayError::InFlight),
+            Some(Outgoing::Succeeded(_)) => return Err(PayError::AlreadyPaid),
+            _ => {}
+        }
+        let fee = fee_in(&s, payer, &payee, amount)?;
+        if let Some(max) = max_fee_msat {
+            if fee > max {
+                return Err(PayError::FeeTooHigh {
+                    fee_msat: fee,
+                    max_fee_msat: max,
+                });
             }
-            if let Some(n) = s.nodes.get_mut(payee) {
-                n.balance_msat = n.balance_msat.saturating_add(amount);
-            }
-            let invoice = s.invoices.get_mut(&hash).ok_or(PayError::NoRoute)?;
-            invoice.state = InvoiceState::Settled;
-            invoice.paid_msat = amount;
-            invoice.settled_at = Some(now());
-            Payment {
-                preimage: invoice.preimage,
-                hash,
-                amount_msat: amount,
-                fee_msat: fee,
-            }
+        }
+        check_payable(&s, &hash, amount, payer, fee)?;
+        let next = if obey_next {
+            s.nodes.get_mut(payer).and_then(|n| n.next.take())
+        } else {
+            None
         };
-        let _ = self.settled.send(Settled {
-            payee: payee.into(),
+        if let Some(Next::Fail(reason)) = next {
+            let e = PayError::Failed(reason);
+            s.outgoing.insert(key, Outgoing::Failed(e.clone()));
+            return Err(e);
+        }
+        // The HTLC: amount + fee leave the payer now (checked by `check_payable`).
+        if let Some(n) = s.nodes.get_mut(payer) {
+            n.balance_msat = n.balance_msat.saturating_sub(amount.saturating_add(fee));
+        }
+        s.outgoing.insert(key, Outgoing::InFlight);
+        let flight = Flight {
+            payer: payer.into(),
+            payee,
             hash,
-            amount_msat: amount,
-        });
-        Ok(payment)
+            amount,
+            fee,
+        };
+        if matches!(next, Some(Next::Hold)) {
+            let (tell, outcome) = oneshot::channel();
+            s.held
+                .entry(payer.to_string())
+                .or_default()
+                .push((flight, tell));
+            return Ok(Started::Held(outcome));
+        }
+        let result = finish(&mut s, &flight, true);
+        drop(s);
+        self.announce(&flight, &result);
+        Ok(Started::Done(result))
+    }
+
+    /// Lets `node`'s held payments finish: settled (`settle`) or failed (the locked amount
+    /// goes back). Each is final when this returns. Returns how many were held.
+    pub fn release(&self, node: &str, settle: bool) -> usize {
+        let mut done = Vec::new();
+        {
+            let mut s = self.lock();
+            let held = s.held.remove(node).unwrap_or_default();
+            for (flight, tell) in held {
+                let result = finish(&mut s, &flight, settle);
+                done.push((flight, result, tell));
+            }
+        }
+        let n = done.len();
+        for (flight, result, tell) in done {
+            self.announce(&flight, &result);
+            let _ = tell.send(result);
+        }
+        n
+    }
+
+    fn announce(&self, flight: &Flight, result: &Result<Payment, PayError>) {
+        if result.is_ok() {
+            let _ = self.settled.send(Settled {
+                payee: flight.payee.clone(),
+                hash: flight.hash,
+                amount_msat: flight.amount,
+            });
+        }
     }
 
     /// An outgoing payment of `payer`, by payment hash.
@@ -592,10 +611,72 @@ impl Network {
     }
 }
 
-fn fee_in(s: &State, payer: &str, payee: &str, amount: u64) -> Result<u64, PayError> {
-    if payer == payee {
-        return Ok(0);
+/// A payment between its start and its end: the payer's amount + fee are locked.
+#[derive(Debug)]
+pub struct Flight {
+    payer: String,
+    payee: String,
+    hash: [u8; 32],
+    amount: u64,
+    fee: u64,
+}
+
+/// How a started payment goes on.
+#[derive(Debug)]
+pub enum Started {
+    /// It finished at once.
+    Done(Result<Payment, PayError>),
+    /// Held by the control API: the outcome comes when it is released.
+    Held(oneshot::Receiver<Result<Payment, PayError>>),
+}
+
+/// Ends a payment in flight under the lock: settles the invoice if it is still payable (a
+/// hold may have outlasted it) and `settle` says so, else gives the locked amount back. The
+/// fee is the one fixed at the start, within the payer's limit.
+fn finish(s: &mut State, f: &Flight, settle: bool) -> Result<Payment, PayError> {
+    let key = (f.payer.clone(), f.hash);
+    let payable = match s.invoices.get(&f.hash) {
+        None => Err(PayError::NoRoute),
+        Some(i) if i.state == InvoiceState::Settled => Err(PayError::AlreadyPaid),
+        Some(i) if i.expired(now()) => Err(PayError::Expired),
+        Some(_) if !settle => Err(PayError::Failed(
+            "the payment was released as failed".into(),
+        )),
+        Some(_) => Ok(()),
+    };
+    let result = payable.and_then(|()| {
+        let invoice = s.invoices.get_mut(&f.hash).ok_or(PayError::NoRoute)?;
+        invoice.state = InvoiceState::Settled;
+        invoice.paid_msat = f.amount;
+        invoice.settled_at = Some(now());
+        let preimage = invoice.preimage;
+        if let Some(n) = s.nodes.get_mut(&f.payee) {
+            n.balance_msat = n.balance_msat.saturating_add(f.amount);
+        }
+        Ok(Payment {
+            preimage,
+            hash: f.hash,
+            amount_msat: f.amount,
+            fee_msat: f.fee,
+        })
+    });
+    match &result {
+        Ok(p) => {
+            s.outgoing.insert(key, Outgoing::Succeeded(p.clone()));
+        }
+        Err(e) => {
+            if let Some(n) = s.nodes.get_mut(&f.payer) {
+                n.balance_msat = n
+                    .balance_msat
+                    .saturating_add(f.amount.saturating_add(f.fee));
+            }
+            s.outgoing.insert(key, Outgoing::Failed(e.clone()));
+        }
     }
+    result
+}
+
+fn fee_in(s: &State, payer: &str, payee: &str, amount: u64) -> Result<u64, PayError> {
     let node = s
         .nodes
         .get(payer)
@@ -745,23 +826,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_held_payment_is_in_flight_until_released_and_a_failed_one_moves_nothing() {
+    async fn a_held_payment_locks_its_amount_until_released_and_a_failed_one_moves_nothing() {
         let n = net();
+        n.set_fee(FAUCET, 2000, 0).unwrap();
+        let start = n.balance_msat(FAUCET).unwrap();
         let inv = n.create_invoice("mint", Some(1000), "x", 600).unwrap();
         n.hold_next(FAUCET).unwrap();
-        let payer = n.clone();
-        let bolt11 = inv.bolt11.clone();
-        let paying = tokio::spawn(async move { payer.pay(FAUCET, &bolt11, None, None).await });
-        // In flight: wait until the network lists it so.
-        while n.outgoing(FAUCET, &inv.hash) != Some(Outgoing::InFlight) {
-            tokio::task::yield_now().await;
-        }
+        let Started::Held(outcome) = n
+            .start_payment(FAUCET, &inv.bolt11, None, Some(2000))
+            .unwrap()
+        else {
+            panic!("the payment was not held");
+        };
+        // In flight: amount + fee are locked on the payer, the invoice is still open, and a
+        // second try is refused as in flight.
+        assert_eq!(n.outgoing(FAUCET, &inv.hash), Some(Outgoing::InFlight));
+        assert_eq!(n.balance_msat(FAUCET).unwrap(), start - 3000);
         assert_eq!(n.invoice(&inv.hash).unwrap().state, InvoiceState::Open);
+        assert_eq!(
+            n.pay(FAUCET, &inv.bolt11, None, None).await,
+            Err(PayError::InFlight)
+        );
+        // A dearer route set meanwhile does not change the fee fixed at the start.
+        n.set_fee(FAUCET, 9000, 0).unwrap();
+        // Released: final when `release` returns, whether or not anyone still waits.
+        drop(outcome);
         assert_eq!(n.release(FAUCET, true), 1);
-        let paid = paying.await.unwrap().unwrap();
-        assert!(matches!(n.outgoing(FAUCET, &inv.hash), Some(Outgoing::Succeeded(p)) if p == paid));
+        let Some(Outgoing::Succeeded(paid)) = n.outgoing(FAUCET, &inv.hash) else {
+            panic!("not settled");
+        };
+        assert_eq!(paid.fee_msat, 2000);
+        assert_eq!(n.balance_msat(FAUCET).unwrap(), start - 3000);
+        assert_eq!(n.invoice(&inv.hash).unwrap().state, InvoiceState::Settled);
+        // Paying it again is refused.
+        assert_eq!(
+            n.pay(FAUCET, &inv.bolt11, None, None).await,
+            Err(PayError::AlreadyPaid)
+        );
 
+        // Held, then released as failed: the locked amount comes back.
+        n.set_fee(FAUCET, 0, 0).unwrap();
         let before = n.balance_msat(FAUCET).unwrap();
+        let held = n.create_invoice("mint", Some(1000), "x", 600).unwrap();
+        n.hold_next(FAUCET).unwrap();
+        let Started::Held(outcome) = n.start_payment(FAUCET, &held.bolt11, None, None).unwrap()
+        else {
+            panic!("the payment was not held");
+        };
+        assert_eq!(n.release(FAUCET, false), 1);
+        assert!(matches!(outcome.await.unwrap(), Err(PayError::Failed(_))));
+        assert_eq!(n.balance_msat(FAUCET).unwrap(), before);
+        assert_eq!(n.invoice(&held.hash).unwrap().state, InvoiceState::Open);
+
+        // Failed by the control API: nothing moves, and only that one payment fails.
         let second = n.create_invoice("mint", Some(1000), "x", 600).unwrap();
         n.fail_next(FAUCET, "no liquidity").unwrap();
         assert!(matches!(
@@ -770,8 +887,52 @@ mod tests {
         ));
         assert_eq!(n.balance_msat(FAUCET).unwrap(), before);
         assert_eq!(n.invoice(&second.hash).unwrap().state, InvoiceState::Open);
-        // The failure was for that one payment only.
         n.pay(FAUCET, &second.bolt11, None, None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_invoice_is_paid_once_however_many_pay_it_at_once() {
+        let n = net();
+        n.add_node("lnd");
+        let inv = n.create_invoice("mint", Some(5000), "x", 600).unwrap();
+        let before = (
+            n.balance_msat(FAUCET).unwrap(),
+            n.balance_msat("lnd").unwrap(),
+        );
+        let (a, b, c) = tokio::join!(
+            n.pay(FAUCET, &inv.bolt11, None, None),
+            n.pay("lnd", &inv.bolt11, None, None),
+            n.pay(FAUCET, &inv.bolt11, None, None),
+        );
+        let oks = [&a, &b, &c].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(oks, 1, "{a:?} {b:?} {c:?}");
+        let after = (
+            n.balance_msat(FAUCET).unwrap(),
+            n.balance_msat("lnd").unwrap(),
+        );
+        assert_eq!(before.0 + before.1 - 5000, after.0 + after.1);
+        assert_eq!(n.invoice(&inv.hash).unwrap().paid_msat, 5000);
+        // The winner's record stays "succeeded" whatever the losers met.
+        let winner = if b.is_ok() { "lnd" } else { FAUCET };
+        assert!(matches!(
+            n.outgoing(winner, &inv.hash),
+            Some(Outgoing::Succeeded(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_node_does_not_pay_itself_nor_an_invoice_for_nothing() {
+        let n = net();
+        let own = n.create_invoice("mint", Some(1000), "x", 600).unwrap();
+        assert_eq!(
+            n.pay("mint", &own.bolt11, None, None).await,
+            Err(PayError::NoRoute)
+        );
+        let zero = n.create_invoice("mint", Some(0), "x", 600).unwrap();
+        assert!(matches!(
+            n.pay(FAUCET, &zero.bolt11, None, None).await,
+            Err(PayError::Amount(_))
+        ));
     }
 
     #[tokio::test(start_paused = true)]
@@ -779,8 +940,12 @@ mod tests {
         let n = net();
         n.autopay("mint", Duration::from_secs(3)).unwrap();
         let mut settled = n.subscribe();
+        n.hold_next(FAUCET).unwrap(); // meant for the test's own payment, not the faucet's
         let inv = n.create_invoice("mint", Some(2000), "x", 600).unwrap();
-        let got = settled.recv().await.unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(60), settled.recv())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((got.hash, got.payee.as_str()), (inv.hash, "mint"));
     }
 }

@@ -4,7 +4,7 @@
 //! this one: two wallets of the same mint paying each other).
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -18,9 +18,9 @@ use cdk::cdk_payment::{
 use cdk::nuts::{CurrencyUnit, MeltOptions, MeltQuoteState};
 use cdk::types::FeeReserve;
 use futures::Stream;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
-use crate::lightning::{InvoiceState, Network, Outgoing, PayError};
+use crate::lightning::{InvoiceState, Network, Outgoing, PayError, Started};
 
 /// How long an invoice lives when the mint names no expiry.
 const DEFAULT_EXPIRY_SECS: u64 = 3600;
@@ -30,8 +30,26 @@ pub struct NetworkBackend {
     net: Network,
     node: String,
     fee_reserve: FeeReserve,
-    streaming: Arc<AtomicBool>,
-    cancel: Arc<Notify>,
+    /// How many event streams are open (cdk drops a stream before it cancels it).
+    streaming: Arc<AtomicUsize>,
+    /// Bumped by a cancel.
+    cancel: watch::Sender<u64>,
+}
+
+/// Counts an open stream for as long as it lives.
+struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    fn new(count: Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl NetworkBackend {
@@ -43,7 +61,7 @@ impl NetworkBackend {
             node: node.into(),
             fee_reserve,
             streaming: Arc::default(),
-            cancel: Arc::default(),
+            cancel: watch::Sender::new(0),
         }
     }
 
@@ -86,10 +104,6 @@ fn melt_msat(
 /// Whole sats covering `msat` (what the mint charges in its unit).
 fn sats_up(msat: u64) -> u64 {
     msat.div_ceil(1000)
-}
-
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[async_trait]
@@ -152,25 +166,22 @@ impl MintPayment for NetworkBackend {
             return Err(cdk_payment::Error::UnsupportedPaymentOption);
         };
         let wanted = melt_msat(&o.bolt11, o.melt_options.as_ref())?;
-        // Refuse at the quote what the payment would refuse (no route, wrong network,
-        // expired, paid): the wallet learns before it commits any eCash.
-        let (invoice, payee, msat) = self
+        // As a mint on a real node: the invoice and its network are checked, the route is
+        // not (no probe). An invoice nobody can be paid is refused at the payment, and the
+        // mint gives the eCash back then.
+        let (invoice, msat) = self
             .net
-            .decode(&o.bolt11.to_string(), wanted)
+            .parse(&o.bolt11.to_string(), wanted)
             .map_err(backend)?;
-        let known = self.net.invoice(invoice.payment_hash().as_byte_array());
-        match known.map(|i| (i.state, i.expired(cdk::util::unix_time()))) {
-            Some((InvoiceState::Settled, _)) => return Err(cdk_payment::Error::InvoiceAlreadyPaid),
-            Some((InvoiceState::Open, true)) => return Err(backend(PayError::Expired)),
-            None => return Err(backend(PayError::NoRoute)),
-            Some((InvoiceState::Open, false)) => {}
-        }
         let sats = sats_up(msat);
-        let route = sats_up(
-            self.net
-                .fee_msat(&self.node, &payee, msat)
-                .map_err(backend)?,
-        );
+        let route = match self.net.decode(&o.bolt11.to_string(), wanted) {
+            Ok((_, payee, _)) => sats_up(
+                self.net
+                    .fee_msat(&self.node, &payee, msat)
+                    .map_err(backend)?,
+            ),
+            Err(_) => 0,
+        };
         Ok(PaymentQuoteResponse {
             request_lookup_id: Some(PaymentIdentifier::PaymentHash(
                 *invoice.payment_hash().as_byte_array(),
@@ -199,68 +210,78 @@ impl MintPayment for NetworkBackend {
             .max_fee_amount
             .as_ref()
             .map(|a| a.value().saturating_mul(1000));
+        let failed = MakePaymentResponse {
+            payment_lookup_id: PaymentIdentifier::PaymentHash(hash),
+            payment_proof: None,
+            status: MeltQuoteState::Failed,
+            total_spent: Amount::new(0, CurrencyUnit::Sat),
+        };
+        let pending = MakePaymentResponse {
+            status: MeltQuoteState::Pending,
+            ..failed.clone()
+        };
         match self
             .net
-            .pay(&self.node, &o.bolt11.to_string(), wanted, max_fee_msat)
-            .await
+            .start_payment(&self.node, &o.bolt11.to_string(), wanted, max_fee_msat)
         {
-            Ok(paid) => Ok(MakePaymentResponse {
+            Ok(Started::Done(Ok(paid))) => Ok(MakePaymentResponse {
                 payment_lookup_id: PaymentIdentifier::PaymentHash(hash),
-                payment_proof: Some(hex(&paid.preimage)),
+                payment_proof: Some(hex::encode(paid.preimage)),
                 status: MeltQuoteState::Paid,
                 total_spent: Amount::new(
                     sats_up(paid.amount_msat.saturating_add(paid.fee_msat)),
                     CurrencyUnit::Sat,
                 ),
             }),
-            // Every refusal of the network happens before anything moves: a terminal
-            // "failed", so the mint gives the eCash back.
-            Err(_) => Ok(MakePaymentResponse {
-                payment_lookup_id: PaymentIdentifier::PaymentHash(hash),
-                payment_proof: None,
-                status: MeltQuoteState::Failed,
-                total_spent: Amount::new(0, CurrencyUnit::Sat),
-            }),
+            // Held: in flight, as a real node reports an HTLC not yet resolved; the network
+            // finishes it, `check_outgoing_payment` tells the mint how.
+            Ok(Started::Held(_))
+            | Err(PayError::InFlight)
+            | Ok(Started::Done(Err(PayError::InFlight))) => Ok(pending),
+            // Every other refusal happens before anything moves, or gives the locked amount
+            // back: a terminal "failed", so the mint gives the eCash back.
+            Ok(Started::Done(Err(_))) | Err(_) => Ok(failed),
         }
     }
 
     async fn wait_payment_event(
         &self,
     ) -> Result<Pin<Box<dyn Stream<Item = Event> + Send>>, Self::Err> {
+        // A cancel ends the streams open at that moment, never a later one: each stream
+        // remembers the generation it was made in, and a cancel moves to the next.
+        let born = *self.cancel.borrow();
+        let cancelled = self.cancel.subscribe();
+        let live = Live::new(self.streaming.clone());
         let rx = self.net.subscribe();
         let node = self.node.clone();
-        let cancel = self.cancel.clone();
-        let streaming = self.streaming.clone();
-        streaming.store(true, Ordering::SeqCst);
-        let stream = futures::stream::unfold(rx, move |mut rx| {
+        let stream = futures::stream::unfold((rx, live), move |(mut rx, live)| {
             let node = node.clone();
-            let cancel = cancel.clone();
-            let streaming = streaming.clone();
+            let mut cancelled = cancelled.clone();
             async move {
                 loop {
-                    let next = tokio::select! {
-                        _ = cancel.notified() => None,
-                        got = rx.recv() => Some(got),
+                    if *cancelled.borrow_and_update() != born {
+                        return None;
+                    }
+                    let got = tokio::select! {
+                        _ = cancelled.changed() => continue,
+                        got = rx.recv() => got,
                     };
-                    match next {
-                        None | Some(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
-                            streaming.store(false, Ordering::SeqCst);
-                            return None;
-                        }
+                    match got {
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                         // Missed settlements are found by the mint's own status checks.
-                        Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
-                        Some(Ok(s)) if s.payee == node => {
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Ok(s) if s.payee == node => {
                             let event = Event::PaymentReceived(WaitPaymentResponse {
                                 payment_identifier: PaymentIdentifier::PaymentHash(s.hash),
                                 payment_amount: Amount::new(
                                     s.amount_msat / 1000,
                                     CurrencyUnit::Sat,
                                 ),
-                                payment_id: hex(&s.hash),
+                                payment_id: hex::encode(s.hash),
                             });
-                            return Some((event, rx));
+                            return Some((event, (rx, live)));
                         }
-                        Some(Ok(_)) => {}
+                        Ok(_) => {}
                     }
                 }
             }
@@ -269,11 +290,12 @@ impl MintPayment for NetworkBackend {
     }
 
     fn is_payment_event_stream_active(&self) -> bool {
-        self.streaming.load(Ordering::SeqCst)
+        self.streaming.load(Ordering::SeqCst) > 0
     }
 
     fn cancel_payment_event_stream(&self) {
-        self.cancel.notify_waiters();
+        self.cancel
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
     }
 
     async fn check_incoming_payment_status(
@@ -288,7 +310,7 @@ impl MintPayment for NetworkBackend {
                 vec![WaitPaymentResponse {
                     payment_identifier: id.clone(),
                     payment_amount: Amount::new(i.paid_msat / 1000, CurrencyUnit::Sat),
-                    payment_id: hex(hash),
+                    payment_id: hex::encode(hash),
                 }]
             }
             _ => Vec::new(),
@@ -305,7 +327,7 @@ impl MintPayment for NetworkBackend {
         let (status, proof, spent) = match self.net.outgoing(&self.node, hash) {
             Some(Outgoing::Succeeded(p)) => (
                 MeltQuoteState::Paid,
-                Some(hex(&p.preimage)),
+                Some(hex::encode(p.preimage)),
                 sats_up(p.amount_msat.saturating_add(p.fee_msat)),
             ),
             Some(Outgoing::InFlight) => (MeltQuoteState::Pending, None, 0),

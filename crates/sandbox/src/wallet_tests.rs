@@ -147,19 +147,25 @@ async fn two_wallets_of_one_mint_pay_each_other() {
 }
 
 #[tokio::test]
-async fn an_invoice_no_node_knows_is_refused_before_any_ecash_moves() {
+async fn a_payment_nobody_can_route_fails_and_gives_every_sat_back() {
     let m = start_mint("ln-noroute").await;
     let (a, _) = purse(83);
     a.add_mint(&m.url).await.unwrap();
     fund(&a, &m.url, 200).await;
-    // A node of another network: no route from this mint.
+    // A node of another network: the mint quotes it (as a real one does, without probing)
+    // and the payment fails; the eCash comes back whole.
     let elsewhere = crate::lightning::Network::new(cdk::lightning_invoice::Currency::Bitcoin);
     elsewhere.add_node("stranger");
     let foreign = elsewhere
         .create_invoice("stranger", Some(50_000), "x", 600)
         .unwrap();
-    assert!(a.quote_payment(&m.url, &foreign.bolt11).await.is_err());
-    // A regtest invoice on this mainnet stack.
+    let preview = a.quote_payment(&m.url, &foreign.bolt11).await.unwrap();
+    assert!(matches!(
+        pay(&a, &m.url, &preview.quote_id).await,
+        Err(EcashError::PaymentFailed(_))
+    ));
+    assert_eq!(a.balance().await.unwrap(), 200);
+    // A regtest invoice on this mainnet stack is refused at the quote.
     let regtest = crate::lightning::Network::new(cdk::lightning_invoice::Currency::Regtest);
     regtest.add_node("mint");
     let rt = regtest
@@ -167,6 +173,45 @@ async fn an_invoice_no_node_knows_is_refused_before_any_ecash_moves() {
         .unwrap();
     assert!(a.quote_payment(&m.url, &rt.bolt11).await.is_err());
     assert_eq!(a.balance().await.unwrap(), 200);
+    m.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_payment_held_in_flight_is_pending_then_settles_once_with_its_route_fee() {
+    let m = start_mint("ln-held").await;
+    let (a, journal) = purse(84);
+    a.add_mint(&m.url).await.unwrap();
+    fund(&a, &m.url, 500).await;
+    // The mint's node pays 1.5 sat per payment; the mint charges it in whole sats.
+    m.net.set_fee(crate::mint::NODE, 1500, 0).unwrap();
+    let node_before = m.net.balance_msat(crate::mint::NODE).unwrap();
+    let shop_before = m.net.balance_msat(SHOP).unwrap();
+    let preview = a
+        .quote_payment(&m.url, &external_invoice(&m, 100))
+        .await
+        .unwrap();
+    assert!(preview.fee_reserve >= 2, "{preview:?}");
+    m.net.hold_next(crate::mint::NODE).unwrap();
+    // In flight: the wallet hears "pending", never "failed".
+    assert_eq!(a.pay(&m.url, &preview.quote_id).await.unwrap(), None);
+    assert_eq!(a.payment_outcome(&m.url, &preview.quote_id).await, Ok(None));
+    assert_eq!(m.net.release(crate::mint::NODE, true), 1);
+    // A reload meanwhile: the reopened wallet finds the outcome.
+    let b = reopen(84, &journal);
+    let paid = loop {
+        if let Some(paid) = b.payment_outcome(&m.url, &preview.quote_id).await.unwrap() {
+            break paid;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(paid.amount, 100);
+    assert_eq!(paid.fee, 2);
+    assert_eq!(b.balance().await.unwrap(), 500 - 100 - 2);
+    assert_eq!(m.net.balance_msat(SHOP).unwrap(), shop_before + 100_000);
+    assert_eq!(
+        m.net.balance_msat(crate::mint::NODE).unwrap(),
+        node_before - 101_500
+    );
     m.server.stop().await;
 }
 
