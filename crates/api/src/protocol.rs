@@ -325,7 +325,7 @@ mod tests {
     /// shape means bumping [`VERSION`] and these bytes together.
     #[test]
     fn the_wire_shape_is_pinned_to_the_version() {
-        assert_eq!(VERSION, 4);
+        assert_eq!(VERSION, 5);
         assert_eq!(encode(&Request::Status).unwrap().as_slice(), [0]);
         assert_eq!(
             encode(&Request::RemoveMint {
@@ -354,6 +354,18 @@ mod tests {
             [3, 172, 2]
         );
         assert_eq!(encode(&FromEngine::WriterLost).unwrap().as_slice(), [3]);
+        assert_eq!(encode(&Event::HistoryChanged).unwrap().as_slice(), [2]);
+        assert_eq!(
+            encode(&Status {
+                state: crate::WalletState::Locked,
+                balance: crate::Sats(0),
+                started_at_ms: 0,
+                waiting_on: Vec::new(),
+            })
+            .unwrap()
+            .as_slice(),
+            [3, 0, 0, 0]
+        );
         assert!(
             decode::<Request>(&[0, 0]).is_err(),
             "trailing bytes refused"
