@@ -65,6 +65,25 @@ pub enum Event {
     PendingChanged,
     /// A write changed the mints or what each holds.
     MintsChanged,
+    /// A payment left in flight (the mint had not settled it when Pay gave up waiting)
+    /// settled later, found by the engine's own checks.
+    PaymentSettled {
+        /// The mint that paid.
+        mint: String,
+        /// The melt quote.
+        quote_id: String,
+        /// Sats paid to the invoice.
+        sats: Sats,
+        /// Sats paid in fees.
+        fee: Sats,
+    },
+    /// A payment left in flight failed; its eCash is back in the balance.
+    PaymentFailed {
+        /// The mint that tried.
+        mint: String,
+        /// The melt quote.
+        quote_id: String,
+    },
 }
 
 /// How long a lock waits for running eCash jobs before it drops them anyway (their sagas are

@@ -546,3 +546,94 @@ async fn a_watch_ends_at_expiry_even_while_its_mint_is_down() {
         Ok(Asked::Unconfirmed)
     );
 }
+
+/// The first payment outcome the engine announces, within a minute.
+async fn payment_end(
+    events: &mut futures::channel::mpsc::UnboundedReceiver<flash_core::Event>,
+) -> flash_core::Event {
+    event_when(events, |e| {
+        matches!(
+            e,
+            flash_core::Event::PaymentSettled { .. } | flash_core::Event::PaymentFailed { .. }
+        )
+    })
+    .await
+}
+
+/// A payment still in flight when Pay stops waiting is followed by the engine, also across
+/// a lock (the unlock follows it again), and its end is announced with exact balances.
+#[tokio::test]
+async fn a_payment_left_in_flight_is_followed_across_a_lock_and_announced() {
+    use flash_api::protocol::{Request, Secret};
+    use flash_core::ecash::EcashError;
+    use flash_core::engine::serve;
+    use flash_core::EngineError;
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let m = start_mint("pay-follow").await;
+            let a = unlocked_at(&m.url).await;
+            fund_engine(&a, &m.url, 300).await;
+            let invoice = crate::wallet_tests::external_invoice(&m, 100);
+            let preview = a.quote_payment(&m.url, &invoice).await.unwrap();
+            m.net.hold_next(crate::mint::NODE).unwrap();
+            let gave_up = a.pay(&m.url, &preview.quote_id, sleep(), 10, 2).await;
+            assert_eq!(gave_up, Err(EngineError::Ecash(EcashError::PaymentPending)));
+            a.lock().await.unwrap();
+            let watchers = watchers();
+            let mut events = a.events().unwrap();
+            let unlock = Request::Unlock {
+                passphrase: Secret::new(PASS.as_bytes()),
+            };
+            serve::answer(&a, unlock, sleep(), &watchers).await.unwrap();
+            assert_eq!(watchers.len(), 1, "the payment in flight is followed again");
+            assert_eq!(m.net.release(crate::mint::NODE, true), 1);
+            let flash_core::Event::PaymentSettled {
+                quote_id,
+                sats,
+                fee,
+                ..
+            } = payment_end(&mut events).await
+            else {
+                panic!("the payment did not settle");
+            };
+            assert_eq!(
+                (quote_id.as_str(), sats.0),
+                (preview.quote_id.as_str(), 100)
+            );
+            assert_eq!(a.status().await.unwrap().balance.0, 300 - 100 - fee.0);
+            assert!(watchers.is_empty());
+            m.server.stop().await;
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_payment_that_fails_in_flight_is_announced_and_its_ecash_is_back() {
+    tokio::task::LocalSet::new()
+        .run_until(async {
+            let m = start_mint("pay-fail").await;
+            let a = unlocked_at(&m.url).await;
+            fund_engine(&a, &m.url, 300).await;
+            let invoice = crate::wallet_tests::external_invoice(&m, 100);
+            let preview = a.quote_payment(&m.url, &invoice).await.unwrap();
+            m.net.hold_next(crate::mint::NODE).unwrap();
+            assert!(a
+                .pay(&m.url, &preview.quote_id, sleep(), 10, 1)
+                .await
+                .is_err());
+            let watchers = watchers();
+            let mut events = a.events().unwrap();
+            drop(watchers.watch_payment(&a, &m.url, &preview.quote_id));
+            // The check while it is held says "in flight" and changes nothing.
+            assert_eq!(a.check_payment(&m.url, &preview.quote_id).await, Ok(None));
+            assert_eq!(m.net.release(crate::mint::NODE, false), 1);
+            let end = payment_end(&mut events).await;
+            assert!(
+                matches!(end, flash_core::Event::PaymentFailed { .. }),
+                "{end:?}"
+            );
+            assert_eq!(a.status().await.unwrap().balance.0, 300);
+            m.server.stop().await;
+        })
+        .await;
+}

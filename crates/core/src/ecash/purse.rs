@@ -230,6 +230,32 @@ fn expired(expiry: u64, now: u64) -> bool {
     expiry != 0 && expiry < now
 }
 
+/// Asks `mint` whether the payment of melt quote `quote_id` is still in flight (NUT-05),
+/// holding nothing of the wallet's: a payment can stay in flight for minutes, and checking it
+/// must hold up neither a send nor a lock. `true` once the mint has an outcome (paid, or
+/// failed and back to unpaid); settling it is [`Purse::payment_outcome`]'s.
+pub async fn payment_finished(mint: &str, quote_id: &str) -> Result<bool, EcashError> {
+    use cdk::wallet::MintConnector;
+    let url = MintUrl::from_str(mint).map_err(|_| EcashError::UnknownMint)?;
+    let client = cdk::wallet::BaseHttpClient::with_transport(
+        url,
+        super::transport::MintTransport::default(),
+        None,
+    );
+    let answer = client
+        .get_melt_quote_status(PaymentMethod::BOLT11, quote_id)
+        .await?;
+    if answer.quote() != quote_id {
+        return Err(EcashError::Other(
+            "the mint answered about another payment".into(),
+        ));
+    }
+    Ok(!matches!(
+        answer.state(),
+        MeltQuoteState::Pending | MeltQuoteState::Unknown
+    ))
+}
+
 /// Asks the mint about an invoice (NUT-04), holding nothing of the wallet's: an unpaid
 /// invoice (nearly every check) or a mint that takes the full request timeout not to answer
 /// must hold up neither a send nor a lock. Unpaid past its expiry is
@@ -572,6 +598,22 @@ impl Purse {
             mint: stored.mint_url,
             expiry: stored.expiry,
         }))
+    }
+
+    /// Payments in flight here (open melt operations), as (mint, quote id): followed again at
+    /// every unlock.
+    pub async fn open_payments(&self) -> Result<Vec<(String, String)>, EcashError> {
+        Ok(self
+            .db
+            .get_incomplete_sagas()
+            .await?
+            .into_iter()
+            .filter_map(|s| {
+                let quote = s.quote_id.clone()?;
+                matches!(s.kind, cdk_common::wallet::OperationKind::Melt)
+                    .then(|| (s.mint_url.to_string(), quote))
+            })
+            .collect())
     }
 
     /// Invoices made here and not yet minted nor expired, as (mint, quote id).

@@ -323,6 +323,28 @@ impl WalletHandle {
         Err(EcashError::PaymentPending.into())
     }
 
+    /// Checks a payment in flight once: the mint is asked outside the wallet's operations;
+    /// only a payment with an outcome is settled, as an engine job. `Ok(None)` while in
+    /// flight; [`EcashError::PaymentFailed`] once failed (its eCash back).
+    pub async fn check_payment(
+        &self,
+        mint: &str,
+        quote_id: &str,
+    ) -> Result<Option<Paid>, EngineError> {
+        if !crate::ecash::purse::payment_finished(mint, quote_id).await? {
+            return Ok(None);
+        }
+        let (m, q) = (mint.to_string(), quote_id.to_string());
+        self.ecash(move |p| Box::pin(async move { p.payment_outcome(&m, &q).await }))
+            .await
+    }
+
+    /// The payments in flight, as (mint, quote id).
+    pub async fn open_payments(&self) -> Result<Vec<(String, String)>, EngineError> {
+        self.ecash(|p| Box::pin(async move { p.open_payments().await }))
+            .await
+    }
+
     /// Makes a token to send.
     pub async fn send_token(
         &self,

@@ -138,11 +138,21 @@ async fn answer_one(
         R::QuotePayment { mint, invoice } => {
             Answer::Preview(handle.quote_payment(&mint, &invoice).await?)
         }
-        R::Pay { mint, quote_id } => Answer::Paid(
-            handle
+        R::Pay { mint, quote_id } => {
+            match handle
                 .pay(&mint, &quote_id, sleep, POLL_MS, PAY_TRIES)
-                .await?,
-        ),
+                .await
+            {
+                Ok(paid) => Answer::Paid(paid),
+                Err(e @ EngineError::Ecash(crate::ecash::EcashError::PaymentPending)) => {
+                    // Still in flight when the screen stops waiting: the engine follows it
+                    // and announces how it ends.
+                    drop(watchers.watch_payment(handle, &mint, &quote_id));
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
         R::SendToken {
             mint,
             sats,

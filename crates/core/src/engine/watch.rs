@@ -3,6 +3,9 @@
 //! for it only joins the watch, and leaving that screen does not stop it. So money paid to
 //! an invoice lands while the user is elsewhere in the app, and [`Event::InvoicePaid`] says
 //! so. (Whatever a lock or a closed app cuts short is minted by the next unlock's recovery.)
+//!
+//! Payments the mint had not settled when Pay stopped waiting are followed the same way, to
+//! [`Event::PaymentSettled`] or [`Event::PaymentFailed`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -12,7 +15,7 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 
 use super::{EngineError, Event, Sleep, WalletHandle};
 use crate::amount::Sats;
-use crate::ecash::purse::{Asked, Minted, UNCONFIRMED};
+use crate::ecash::purse::{Asked, Minted, Paid, UNCONFIRMED};
 use crate::ecash::EcashError;
 
 /// How often a watched invoice is checked with its mint at first: a payer usually pays
@@ -30,6 +33,7 @@ const SLOW_CHECK_MS: u32 = 5_000;
 const MAX_BACKOFF_MS: u32 = 30_000;
 
 type Outcome = Shared<LocalBoxFuture<'static, Result<Minted, EngineError>>>;
+type PayOutcome = Shared<LocalBoxFuture<'static, Result<Paid, EngineError>>>;
 
 /// The waits between the checks of one invoice.
 #[derive(Debug)]
@@ -94,6 +98,27 @@ pub async fn follow(
     }
 }
 
+/// Checks the payment of melt quote `quote_id` at `mint` until it settles (its proof of
+/// payment) or fails (an error; its eCash is back), or the wallet locks (an error).
+pub async fn follow_payment(
+    handle: &WalletHandle,
+    mint: &str,
+    quote_id: &str,
+    sleep: &Sleep,
+    every_ms: u32,
+) -> Result<Paid, EngineError> {
+    let mut pace = Pace::new(every_ms);
+    loop {
+        let wait = match handle.check_payment(mint, quote_id).await {
+            Ok(Some(paid)) => return Ok(paid),
+            Ok(None) => pace.unpaid(),
+            Err(EngineError::Ecash(EcashError::Unreachable(_))) => pace.unreachable(),
+            Err(e) => return Err(e),
+        };
+        sleep(wait).await;
+    }
+}
+
 /// What runs a watcher to its end, apart from anyone waiting for it (the browser's
 /// `spawn_local`, a test's pool).
 pub type Spawn = Rc<dyn Fn(LocalBoxFuture<'static, ()>)>;
@@ -103,6 +128,8 @@ pub type Spawn = Rc<dyn Fn(LocalBoxFuture<'static, ()>)>;
 #[derive(Clone)]
 pub struct Watchers {
     running: Rc<RefCell<HashMap<String, Outcome>>>,
+    /// Payments in flight being followed, by melt quote id.
+    paying: Rc<RefCell<HashMap<String, PayOutcome>>>,
     spawn: Spawn,
     sleep: Sleep,
 }
@@ -112,14 +139,15 @@ impl Watchers {
     pub fn new(spawn: Spawn, sleep: Sleep) -> Self {
         Self {
             running: Rc::default(),
+            paying: Rc::default(),
             spawn,
             sleep,
         }
     }
 
-    /// How many invoices are being watched.
+    /// How many invoices and payments are being watched.
     pub fn len(&self) -> usize {
-        self.running.borrow().len()
+        self.running.borrow().len() + self.paying.borrow().len()
     }
 
     /// Whether none is.
@@ -181,12 +209,63 @@ impl Watchers {
         outcome
     }
 
-    /// Watches again every invoice still open (at unlock: the watches ended when the wallet
-    /// locked, and one may be paid while it is unlocked again). A wallet that cannot list
-    /// them watches none; the next unlock's recovery mints what was paid.
+    /// Follows the payment of melt quote `quote_id` at `mint` unless it is followed already,
+    /// and announces its end; returns its outcome, which any number of callers may await or
+    /// drop. A lock ends the watch without an announcement (the next unlock follows it again).
+    pub fn watch_payment(&self, handle: &WalletHandle, mint: &str, quote_id: &str) -> PayOutcome {
+        let key = quote_id.to_string();
+        if let Some(outcome) = self.paying.borrow().get(&key) {
+            return outcome.clone();
+        }
+        let (h, sleep, m, q) = (
+            handle.clone(),
+            self.sleep.clone(),
+            mint.to_string(),
+            key.clone(),
+        );
+        let outcome: PayOutcome =
+            async move { follow_payment(&h, &m, &q, &sleep, CHECK_EVERY_MS).await }
+                .boxed_local()
+                .shared();
+        self.paying
+            .borrow_mut()
+            .insert(key.clone(), outcome.clone());
+        let (driving, paying, h) = (outcome.clone(), self.paying.clone(), handle.clone());
+        let mint = mint.to_string();
+        (self.spawn)(Box::pin(async move {
+            let result = driving.clone().await;
+            let mut paying = paying.borrow_mut();
+            if paying.get(&key).is_some_and(|o| o.ptr_eq(&driving)) {
+                paying.remove(&key);
+            }
+            drop(paying);
+            let event = match result {
+                Ok(paid) => Event::PaymentSettled {
+                    mint,
+                    quote_id: key,
+                    sats: Sats(paid.amount),
+                    fee: Sats(paid.fee),
+                },
+                Err(EngineError::Ecash(EcashError::PaymentFailed(_))) => Event::PaymentFailed {
+                    mint,
+                    quote_id: key,
+                },
+                Err(_) => return, // locked, or the engine stopped: followed at next unlock
+            };
+            h.announce(event);
+        }));
+        outcome
+    }
+
+    /// Watches again every invoice still open and every payment still in flight (at unlock:
+    /// the watches ended when the wallet locked). A wallet that cannot list them watches
+    /// none; the next unlock's recovery settles what it can.
     pub async fn resume(&self, handle: &WalletHandle) {
         for (mint, quote_id) in handle.open_invoices().await.unwrap_or_default() {
             drop(self.watch_as(handle, &mint, &quote_id, true));
+        }
+        for (mint, quote_id) in handle.open_payments().await.unwrap_or_default() {
+            drop(self.watch_payment(handle, &mint, &quote_id));
         }
     }
 }
