@@ -18,7 +18,7 @@ use crate::views::{
 };
 
 /// Bumped whenever a message changes shape.
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 
 /// A secret on its way across (a passphrase, the words, an nsec, a PRF output, a token
 /// being received): zeroized when dropped, `Debug` shows only its length.
@@ -325,7 +325,7 @@ mod tests {
     /// shape means bumping [`VERSION`] and these bytes together.
     #[test]
     fn the_wire_shape_is_pinned_to_the_version() {
-        assert_eq!(VERSION, 5);
+        assert_eq!(VERSION, 6);
         assert_eq!(encode(&Request::Status).unwrap().as_slice(), [0]);
         assert_eq!(
             encode(&Request::RemoveMint {

@@ -573,6 +573,8 @@ async fn a_payment_left_in_flight_is_followed_across_a_lock_and_announced() {
             let m = start_mint("pay-follow").await;
             let a = unlocked_at(&m.url).await;
             fund_engine(&a, &m.url, 300).await;
+            // A route fee, so the announced fee is checked (1.5 sat → 2 charged).
+            m.net.set_fee(crate::mint::NODE, 1500, 0).unwrap();
             let invoice = crate::wallet_tests::external_invoice(&m, 100);
             let preview = a.quote_payment(&m.url, &invoice).await.unwrap();
             m.net.hold_next(crate::mint::NODE).unwrap();
@@ -629,10 +631,15 @@ async fn a_payment_that_fails_in_flight_is_announced_and_its_ecash_is_back() {
             assert_eq!(m.net.release(crate::mint::NODE, false), 1);
             let end = payment_end(&mut events).await;
             assert!(
-                matches!(end, flash_core::Event::PaymentFailed { .. }),
+                matches!(&end, flash_core::Event::PaymentFailed { quote_id, .. } if *quote_id == preview.quote_id),
                 "{end:?}"
             );
             assert_eq!(a.status().await.unwrap().balance.0, 300);
+            assert!(watchers.is_empty());
+            // A watch of a payment while locked ends without asking the mint or announcing.
+            a.lock().await.unwrap();
+            let ended = watchers.watch_payment(&a, &m.url, &preview.quote_id).await;
+            assert_eq!(ended, Err(flash_core::EngineError::Locked));
             m.server.stop().await;
         })
         .await;

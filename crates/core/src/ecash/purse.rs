@@ -710,13 +710,14 @@ impl Purse {
                 prepared.confirm_prefer_async().await?
             }
             Err(e) => {
-                return Err(match EcashError::from(e) {
-                    // The mint may have taken it (a timeout, a dropped answer): the saga is
-                    // open, so this is "pending", never "failed" (which invites paying twice).
-                    EcashError::Unreachable(_) if self.melt_open(quote_id).await => {
-                        EcashError::PaymentPending
-                    }
-                    other => other,
+                // The mint may have taken it (a timeout, a dropped answer, an odd error after
+                // the request went out): while the saga is open this is "pending", never
+                // "failed" (which invites paying twice); the engine follows it.
+                let e = EcashError::from(e);
+                return Err(if self.melt_open(quote_id).await {
+                    EcashError::PaymentPending
+                } else {
+                    e
                 });
             }
             Ok(outcome) => outcome,
@@ -736,6 +737,20 @@ impl Purse {
             .into_iter()
             .map(|s| s.id)
             .collect())
+    }
+
+    /// The fee the settled payment of melt quote `quote_id` cost, from its history line.
+    async fn fee_paid(&self, quote_id: &str) -> u64 {
+        self.db
+            .list_transactions(None, Some(TransactionDirection::Outgoing), None)
+            .await
+            .ok()
+            .and_then(|txs| {
+                txs.into_iter()
+                    .find(|t| t.quote_id.as_deref() == Some(quote_id))
+            })
+            .map(|t| amount(t.fee))
+            .unwrap_or(0)
     }
 
     /// Whether an unfinished saga holds the melt of `quote_id`.
@@ -772,9 +787,11 @@ impl Purse {
             .into_iter()
             .any(|s| s.quote_id.as_deref() == Some(quote_id));
         match quote {
+            // Settled by someone else (a recovery, another check, a finalize for another
+            // payment of this mint): its history line has the fee it cost.
             Some(q) if q.state == MeltQuoteState::Paid && !open => Ok(Some(Paid {
                 amount: amount(q.amount),
-                fee: 0,
+                fee: self.fee_paid(quote_id).await,
                 preimage: q.payment_proof,
             })),
             _ if open => Ok(None),

@@ -325,7 +325,8 @@ impl WalletHandle {
 
     /// Checks a payment in flight once: the mint is asked outside the wallet's operations;
     /// only a payment with an outcome is settled, as an engine job. `Ok(None)` while in
-    /// flight; [`EcashError::PaymentFailed`] once failed (its eCash back).
+    /// flight; [`EcashError::PaymentPending`] when the mint has an outcome that could not be
+    /// settled here yet; [`EcashError::PaymentFailed`] once failed (its eCash back).
     pub async fn check_payment(
         &self,
         mint: &str,
@@ -335,8 +336,14 @@ impl WalletHandle {
             return Ok(None);
         }
         let (m, q) = (mint.to_string(), quote_id.to_string());
-        self.ecash(move |p| Box::pin(async move { p.payment_outcome(&m, &q).await }))
-            .await
+        match self
+            .ecash(move |p| Box::pin(async move { p.payment_outcome(&m, &q).await }))
+            .await?
+        {
+            Some(paid) => Ok(Some(paid)),
+            // Finished at the mint, still open here: not "in flight" any more.
+            None => Err(EcashError::PaymentPending.into()),
+        }
     }
 
     /// The payments in flight, as (mint, quote id).

@@ -32,6 +32,10 @@ const SLOW_CHECK_MS: u32 = 5_000;
 /// minute.
 const MAX_BACKOFF_MS: u32 = 30_000;
 
+/// How many times a payment the mint has finished may fail to settle here before the watch
+/// leaves it to the next unlock's recovery.
+const UNSETTLED_TRIES: u32 = 8;
+
 type Outcome = Shared<LocalBoxFuture<'static, Result<Minted, EngineError>>>;
 type PayOutcome = Shared<LocalBoxFuture<'static, Result<Paid, EngineError>>>;
 
@@ -108,10 +112,26 @@ pub async fn follow_payment(
     every_ms: u32,
 ) -> Result<Paid, EngineError> {
     let mut pace = Pace::new(every_ms);
+    let mut unsettled = 0u32;
     loop {
+        // The mint is asked outside any engine job, so a lock would not stop the watch by
+        // itself: a locked wallet asks no mint about anything.
+        if !matches!(handle.status().await?.state, super::WalletState::Unlocked) {
+            return Err(EngineError::Locked);
+        }
         let wait = match handle.check_payment(mint, quote_id).await {
             Ok(Some(paid)) => return Ok(paid),
             Ok(None) => pace.unpaid(),
+            // The mint has an outcome but cdk could not settle it yet (a restore of change
+            // timed out, a refund it refuses): slower each time, and after a few the next
+            // unlock's recovery takes over, so no check holds the wallet's operations for long.
+            Err(EngineError::Ecash(EcashError::PaymentPending)) => {
+                unsettled += 1;
+                if unsettled > UNSETTLED_TRIES {
+                    return Err(EcashError::PaymentPending.into());
+                }
+                pace.unreachable()
+            }
             Err(EngineError::Ecash(EcashError::Unreachable(_))) => pace.unreachable(),
             Err(e) => return Err(e),
         };
