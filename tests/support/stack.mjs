@@ -19,7 +19,7 @@ export async function startStack({ copyDist = false } = {}) {
     dist = join(work, "dist");
     cpSync(distSrc, dist, { recursive: true, preserveTimestamps: true }); // copies stay as new as their files
   }
-  const args = ["--port", "0", "--mint-port", "0", "--relay-port", "0", "--control",
+  const args = ["--port", "0", "--mint-port", "0", "--relay-port", "0", "--flash-port", "0", "--control",
     "--dist", dist, "--data-dir", join(work, "data"), "--quote-delay", "1"];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";

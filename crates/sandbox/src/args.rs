@@ -6,12 +6,13 @@ use crate::StackError;
 
 /// Shown with `--help` and after a bad flag.
 pub const USAGE: &str =
-    "usage: flash-sandbox [--port N] [--mint-port N] [--relay-port N] [--dist DIR]
+    "usage: flash-sandbox [--port N] [--mint-port N] [--relay-port N] [--flash-port N] [--dist DIR]
                      [--data-dir DIR] [--quote-delay SECS] [--control]
 
   --port N          the app (PWA) port on 127.0.0.1 (default 8080; 0 = any free port)
   --mint-port N     the Cashu mint port (default 3338; 0 = any free port)
   --relay-port N    the NOSTR relay port (default 7777; 0 = any free port)
+  --flash-port N    the Flash account API (GraphQL) port (default 4002; 0 = any free port)
   --dist DIR        the built PWA to serve (default ./dist)
   --data-dir DIR    where the mint keeps its state across restarts (default: a new temp dir)
   --quote-delay S   seconds before a mint quote turns PAID (default 1)
@@ -26,6 +27,8 @@ pub struct Args {
     pub mint_port: u16,
     /// Relay port.
     pub relay_port: u16,
+    /// Flash API port.
+    pub flash_port: u16,
     /// Built PWA directory.
     pub dist: PathBuf,
     /// Mint state directory; `None` means a fresh temporary one.
@@ -43,6 +46,7 @@ impl Args {
             port: 8080,
             mint_port: 3338,
             relay_port: 7777,
+            flash_port: 4002,
             dist: PathBuf::from("dist"),
             data_dir: None,
             quote_delay_secs: 1,
@@ -58,6 +62,7 @@ impl Args {
                 "--port" => args.port = port(&value("--port")?, "--port")?,
                 "--mint-port" => args.mint_port = port(&value("--mint-port")?, "--mint-port")?,
                 "--relay-port" => args.relay_port = port(&value("--relay-port")?, "--relay-port")?,
+                "--flash-port" => args.flash_port = port(&value("--flash-port")?, "--flash-port")?,
                 "--dist" => args.dist = PathBuf::from(value("--dist")?),
                 "--data-dir" => args.data_dir = Some(PathBuf::from(value("--data-dir")?)),
                 "--quote-delay" => {

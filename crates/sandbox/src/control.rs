@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::flash::Flash;
 use crate::lightning::{Network, PayError, FAUCET, SHOP};
 use crate::mint::MintServer;
 
@@ -19,6 +20,8 @@ pub struct Stack {
     pub mint: Arc<MintServer>,
     /// The Lightning network.
     pub net: Network,
+    /// The Flash account server's books.
+    pub flash: Flash,
 }
 
 /// The control routes.
@@ -40,6 +43,11 @@ pub fn router(stack: Stack) -> Router {
         .route("/lightning/{node}/balance/{msat}", post(set_balance))
         .route("/lightning/{node}/fee/{base_msat}/{ppm}", post(node_fee))
         .route("/lightning/invoice/{hash}/expire", post(expire))
+        .route("/flash/price/{cents_per_btc}", post(flash_price))
+        .route(
+            "/flash/wallet/{wallet}/balance/{amount}",
+            post(flash_balance),
+        )
         .with_state(stack)
 }
 
@@ -121,6 +129,24 @@ async fn set_balance(
     Ok(Json(json!({ "node": node, "balance_msat": msat })))
 }
 
+/// Sets the Flash server's BTC price (USD cents for one BTC).
+async fn flash_price(State(stack): State<Stack>, Path(cents): Path<u64>) -> Json<Value> {
+    stack.flash.set_price(cents);
+    Json(json!({ "cents_per_btc": cents }))
+}
+
+/// Sets a Flash wallet's balance (sats or cents by its currency).
+async fn flash_balance(
+    State(stack): State<Stack>,
+    Path((wallet, amount)): Path<(String, i64)>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    if stack.flash.set_balance(&wallet, amount) {
+        Ok(Json(json!({ "wallet": wallet, "balance": amount })))
+    } else {
+        Err((StatusCode::NOT_FOUND, format!("no Flash wallet {wallet}")))
+    }
+}
+
 /// Sets what a node pays to route any payment.
 async fn node_fee(
     State(stack): State<Stack>,
@@ -197,7 +223,8 @@ mod tests {
             .await
             .unwrap();
         let mint = Arc::new(MintServer::start(mint, listener, addr).await.unwrap());
-        Stack { mint, net }
+        let flash = Flash::new(&net);
+        Stack { mint, net, flash }
     }
 
     async fn call(app: &Router, method: &str, path: &str, body: &str) -> (StatusCode, String) {

@@ -10,6 +10,7 @@ mod engine_tests;
 mod fault_proxy;
 #[cfg(test)]
 mod fault_tests;
+mod flash;
 mod lightning;
 mod mint;
 mod mint_backend;
@@ -122,15 +123,20 @@ async fn run(args: Args) -> Result<(), StackError> {
     let app_listener = serve::bind(args.port, "--port").await?;
     let mint_listener = serve::bind(args.mint_port, "--mint-port").await?;
     let relay_port = serve::free_port(args.relay_port, "--relay-port").await?;
+    let flash_listener = serve::bind(args.flash_port, "--flash-port").await?;
 
     let app_addr = serve::local_addr(&app_listener, "--port")?;
     let mint_addr = serve::local_addr(&mint_listener, "--mint-port")?;
     let mint_url = format!("http://{mint_addr}");
+    let flash_addr = serve::local_addr(&flash_listener, "--flash-port")?;
+    let flash_url = format!("http://{flash_addr}/graphql");
 
     let net = lightning::Network::new(cdk::lightning_invoice::Currency::Bitcoin);
     let mint = mint::build(&data_dir, &mint_url, &net, Some(args.quote_delay_secs)).await?;
     let mint_server = Arc::new(mint::MintServer::start(mint, mint_listener, mint_addr).await?);
     let relay = relay::start(relay_port).await?;
+    let flash = flash::Flash::new(&net);
+    let flash_server = serve::spawn(flash_listener, flash::router(flash.clone()));
     let relay_url = relay.url().await.to_string();
 
     let mut app = static_files::router(dist);
@@ -138,6 +144,7 @@ async fn run(args: Args) -> Result<(), StackError> {
         let stack = control::Stack {
             mint: mint_server.clone(),
             net: net.clone(),
+            flash,
         };
         app = app.nest("/__control", control::router(stack));
     }
@@ -148,6 +155,11 @@ async fn run(args: Args) -> Result<(), StackError> {
     println!("  app    {app_url}");
     println!("  mint   {mint_url}   (Cashu, cdk {})", mint::CDK_VERSION);
     println!("  relay  {relay_url}");
+    println!(
+        "  flash  {flash_url}   (log in with phone {} and code {})",
+        flash::ledger::TEST_PHONE,
+        flash::ledger::TEST_CODE
+    );
     println!("  data   {}", data_dir.display());
     if args.control {
         println!("  control {app_url}/__control (test fault injection enabled)");
@@ -156,12 +168,13 @@ async fn run(args: Args) -> Result<(), StackError> {
     // One machine-readable line for test harnesses.
     println!(
         "FLASH_STACK_READY {}",
-        serde_json::json!({ "app": app_url, "mint": mint_url, "relay": relay_url })
+        serde_json::json!({ "app": app_url, "mint": mint_url, "relay": relay_url, "flash": flash_url })
     );
 
     let _ = tokio::signal::ctrl_c().await;
     println!("stopping");
     app_server.abort();
+    flash_server.abort();
     mint_server.stop().await;
     relay.shutdown();
     Ok(())
